@@ -1,0 +1,6 @@
+"""The `fluxgate` command line."""
+
+from fluxgate.cli import demo as _demo  # noqa: F401  (registers `fluxgate demo`)
+from fluxgate.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,31 @@
+"""Pipeline configuration: `fluxgate.yaml` models and their loader."""
+
+from fluxgate.config.load import DEFAULT_CONFIG, find_config, load_config
+from fluxgate.config.model import (
+    Approval,
+    Cluster,
+    Component,
+    ConfigSource,
+    Environment,
+    KubernetesSettings,
+    ManifestsRepo,
+    PipelineConfig,
+    Templates,
+    parse_duration,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Approval",
+    "Cluster",
+    "Component",
+    "ConfigSource",
+    "Environment",
+    "KubernetesSettings",
+    "ManifestsRepo",
+    "PipelineConfig",
+    "Templates",
+    "find_config",
+    "load_config",
+    "parse_duration",
+]

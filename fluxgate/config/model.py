@@ -1,0 +1,271 @@
+"""The pipeline configuration (`fluxgate.yaml`) as validated pydantic models.
+
+It lives in the code repository beside the templates it points at. Every relative path in it is
+relative to the file's own folder; `PipelineConfig.root` resolves them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from fluxgate.errors import ConfigError
+
+__all__ = [
+    "Approval",
+    "Cluster",
+    "Component",
+    "ConfigSource",
+    "Environment",
+    "KubernetesSettings",
+    "ManifestsRepo",
+    "PipelineConfig",
+    "Templates",
+    "parse_duration",
+]
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+REPO_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Flux-style durations ("90s", "10m", "1h30m") or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 10m or 1h30m")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value.strip())
+        if match and any(match.groups()):
+            hours, minutes, seconds = (int(g or 0) for g in match.groups())
+            return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    raise ValueError(f"{value!r} is not a duration such as 90s, 10m or 1h30m")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _relative_path(value: str) -> str:
+    """A path inside the repository: relative, no `..`, so nothing can point outside it."""
+    posix = PurePosixPath(value)
+    if posix.is_absolute() or ".." in posix.parts:
+        raise ValueError(f"{value!r} must be a relative path inside the repository (no '..')")
+    return str(posix)
+
+
+RelPath = Annotated[str, BeforeValidator(lambda v: _relative_path(v) if isinstance(v, str) else v)]
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Component(_Model):
+    """A buildable part of the app: where its source lives and which image it becomes."""
+
+    paths: Annotated[list[RelPath], BeforeValidator(_as_list), Field(min_length=1, alias="path")]
+    image: str = Field(description="image repository without tag, e.g. ghcr.io/acme/web")
+    dockerfile: RelPath | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("image")
+    @classmethod
+    def _no_tag(cls, value: str) -> str:
+        last = value.rsplit("/", 1)[-1]
+        if "@" in value or ":" in last:
+            raise ValueError(f"{value!r} must be a repository without tag or digest")
+        return value
+
+    @property
+    def dockerfile_path(self) -> str:
+        return self.dockerfile or f"{self.paths[0]}/Dockerfile"
+
+
+TemplateArg = Literal["app", "version", "env", "images", "values"]
+
+
+class Templates(_Model):
+    """How the generic manifests are produced before environment overlays are applied."""
+
+    engine: Literal["jsonnet", "yaml", "kustomize", "helm"]
+    path: RelPath
+    library_paths: list[RelPath] = Field(default_factory=list)
+    tlas: list[TemplateArg] = Field(default_factory=list)
+    release_name: str | None = None
+
+
+class ManifestsRepo(_Model):
+    """The repository Flux reconciles, and how rendered objects are laid out in it."""
+
+    repo: Annotated[str, Field(pattern=REPO_SLUG)]
+    branch: str = "main"
+    layout: str = "{namespace}/{kind}-{name}.yaml"
+    hld: RelPath | None = None
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_fields(cls, value: str) -> str:
+        fields = set(re.findall(r"{(\w+)}", value))
+        unknown = fields - {"namespace", "kind", "name", "group"}
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} in layout")
+        if not {"kind", "name"} <= fields:
+            raise ValueError("layout must contain {kind} and {name} so every object gets its own file")
+        _relative_path(value)
+        return value
+
+
+class Cluster(_Model):
+    """A cluster of an environment and the Flux objects whose health gates the stage."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL)]
+    kustomizations: list[str] = Field(default_factory=list)
+    helm_releases: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _watches_something(self) -> Cluster:
+        if not self.kustomizations and not self.helm_releases:
+            raise ValueError("name at least one Flux Kustomization or HelmRelease to watch")
+        return self
+
+
+class ConfigSource(_Model):
+    """Where an environment's values and overlay snippets live: the code repo or a config repo."""
+
+    repo: Annotated[str | None, Field(pattern=REPO_SLUG)] = None
+    ref: str | None = None
+    path: RelPath
+    values: RelPath = "values.yaml"
+    overlays: RelPath = "overlays"
+
+
+class Approval(_Model):
+    """Whether the manifests PR merges itself once checks pass, or waits for a review."""
+
+    mode: Literal["auto", "review"] = "review"
+    reviewers: list[str] = Field(default_factory=list)
+    team_reviewers: list[str] = Field(default_factory=list)
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+
+
+def _approval_shorthand(value: Any) -> Any:
+    return {"mode": value} if isinstance(value, str) else value
+
+
+class Environment(_Model):
+    """One stage of the promotion order, with everything needed to render and gate it."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL)]
+    folder: RelPath | None = None
+    branch: str | None = None
+    namespace: Annotated[str | None, Field(pattern=DNS_LABEL)] = None
+    clusters: Annotated[list[Cluster], Field(min_length=1)]
+    config: ConfigSource | None = None
+    approval: Annotated[Approval, BeforeValidator(_approval_shorthand)] = Approval()
+    verification: list[dict[str, Any]] = Field(default_factory=list)
+    soak: Duration = timedelta(0)
+    auto_promote: bool = True
+
+    @property
+    def manifests_folder(self) -> str:
+        return self.folder if self.folder is not None else self.name
+
+    @model_validator(mode="after")
+    def _unique_clusters(self) -> Environment:
+        names = [c.name for c in self.clusters]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup:
+            raise ValueError(f"cluster {dup!r} is listed twice")
+        return self
+
+
+class KubernetesSettings(_Model):
+    """Which Kubernetes API the rendered objects are validated against."""
+
+    version: str | None = Field(default=None, description="e.g. '1.31'; default: newest known")
+    strict: bool = Field(default=True, description="reject fields the schema does not know")
+    missing_schemas: Literal["skip", "error"] = "skip"
+    schema_dirs: list[RelPath] = Field(default_factory=list)
+
+
+class PipelineConfig(_Model):
+    """`fluxgate.yaml`: the app, its components, templates, manifests repo and environments."""
+
+    app: Annotated[str, Field(pattern=DNS_LABEL)]
+    components: Annotated[dict[str, Component], Field(min_length=1)]
+    templates: Templates
+    manifests: ManifestsRepo
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    environments: Annotated[list[Environment], Field(min_length=1)]
+
+    _file: Path = PrivateAttr(default=Path("fluxgate.yaml"))
+
+    @field_validator("components")
+    @classmethod
+    def _component_names(cls, value: dict[str, Component]) -> dict[str, Component]:
+        for name in value:
+            if not re.match(DNS_LABEL, name):
+                raise ValueError(f"component name {name!r} must be lower-case letters, digits, '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_environments(self) -> PipelineConfig:
+        seen: dict[tuple[str, str], str] = {}
+        for env in self.environments:
+            if any(e.name == env.name for e in self.environments if e is not env):
+                raise ValueError(f"environment {env.name!r} is defined twice")
+            target = (env.branch or self.manifests.branch, env.manifests_folder)
+            if target in seen:
+                raise ValueError(
+                    f"environments {seen[target]!r} and {env.name!r} write to the same folder "
+                    f"{target[1]!r} of branch {target[0]!r}"
+                )
+            seen[target] = env.name
+        return self
+
+    @property
+    def file(self) -> Path:
+        return self._file
+
+    @property
+    def root(self) -> Path:
+        """The folder every relative path of the config is relative to."""
+        return self._file.parent
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.environments)
+        raise ConfigError(f"unknown environment {name!r}: {self._file.name} defines {known}")
+
+    def next_environment(self, name: str) -> Environment | None:
+        """The environment promoted to after `name`, or None for the last one."""
+        names = [e.name for e in self.environments]
+        index = names.index(self.environment(name).name)
+        return self.environments[index + 1] if index + 1 < len(names) else None
+
+    def branch_of(self, env: Environment) -> str:
+        return env.branch or self.manifests.branch

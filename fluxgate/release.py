@@ -1,0 +1,123 @@
+"""A release: one version of the app with an image reference per component.
+
+Built from what CI produced (`--image web=ghcr.io/acme/web:1.4.2` or just `web=1.4.2`) and checked
+against the config, so a component can never be rendered without an image.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fluxgate.config import PipelineConfig
+from fluxgate.errors import ConfigError
+
+__all__ = ["ImageRef", "Release", "build_release"]
+
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+
+
+class ImageRef(BaseModel):
+    """`repository[:tag][@digest]`, split so policies and summaries can reason about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ImageRef:
+        rest, _, digest = text.partition("@")
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            repository, tag = rest[:colon], rest[colon + 1 :]
+        else:
+            repository, tag = rest, ""
+        return cls(repository=repository, tag=tag or None, digest=digest or None)
+
+    @property
+    def pinned(self) -> bool:
+        """Pinned by digest, or by a tag other than `latest` (which moves under your feet)."""
+        return bool(self.digest) or (bool(self.tag) and self.tag != "latest")
+
+    def __str__(self) -> str:
+        out = self.repository
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+
+class Release(BaseModel):
+    """What is being delivered: app, version and the full image reference of every component."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: str
+    version: str
+    images: dict[str, str] = Field(description="component name -> full image reference")
+
+    @property
+    def name(self) -> str:
+        return f"{self.app}@{self.version}"
+
+
+def _image_for(config: PipelineConfig, component: str, value: str) -> str:
+    """`1.4.2`, `@sha256:...` or a full reference -> a full, checked reference."""
+    repository = config.components[component].image
+    if _TAG.fullmatch(value):
+        return f"{repository}:{value}"
+    if value.startswith("@") and _DIGEST.fullmatch(value[1:]):
+        return f"{repository}{value}"
+    ref = ImageRef.parse(value)
+    if (ref.tag and not _TAG.fullmatch(ref.tag)) or (ref.digest and not _DIGEST.fullmatch(ref.digest)):
+        raise ConfigError(f"--image {component}={value}: not a valid image reference")
+    if not ref.tag and not ref.digest:
+        raise ConfigError(f"--image {component}={value}: give a tag or digest, e.g. {value}:1.0.0")
+    return str(ref)
+
+
+def build_release(
+    config: PipelineConfig,
+    images: Mapping[str, str] | Iterable[str],
+    version: str | None = None,
+) -> Release:
+    """A release from `component=ref` pairs (CLI style) or a mapping; every component needs one."""
+    pairs: dict[str, str] = {}
+    if isinstance(images, Mapping):
+        pairs = dict(images)
+    else:
+        for item in images:
+            component, sep, value = item.partition("=")
+            if not sep or not component or not value:
+                raise ConfigError(f"--image {item!r}: expected COMPONENT=IMAGE, e.g. web=1.4.2")
+            if component in pairs:
+                raise ConfigError(f"--image {component}: given twice")
+            pairs[component] = value
+    known = sorted(config.components)
+    for component in pairs:
+        if component not in config.components:
+            raise ConfigError(
+                f"--image {component}: no such component; {config.file.name} defines {', '.join(known)}"
+            )
+    missing = [c for c in known if c not in pairs]
+    if missing:
+        raise ConfigError(
+            f"component {missing[0]!r} has no image tag: pass --image {missing[0]}=<tag or image ref>"
+        )
+    resolved = {c: _image_for(config, c, pairs[c]) for c in known}
+    if version is None:
+        tags = {ImageRef.parse(ref).tag for ref in resolved.values()}
+        if len(tags) != 1 or None in tags:
+            raise ConfigError("the images do not share one tag: pass --version for the release")
+        version = tags.pop()
+    if version is None or not _VERSION.fullmatch(version):
+        raise ConfigError(f"--version {version!r}: use letters, digits, '.', '_', '+' or '-'")
+    return Release(app=config.app, version=version, images=resolved)

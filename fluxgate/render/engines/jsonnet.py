@@ -1,0 +1,64 @@
+"""Jsonnet templates: the context arrives as external variables (and optionally TLAs).
+
+External variables: `app`, `version` (strings), `env`, `images`, `values` (objects) and
+`fluxgate` (the whole context). `templates.tlas` names those also passed as top-level arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import _jsonnet
+
+from fluxgate.errors import TemplateError
+from fluxgate.render.engines.base import TemplateRequest
+from fluxgate.render.objects import collect_objects
+
+__all__ = ["evaluate", "jsonnet_arguments", "render_jsonnet"]
+
+_LOCATION = re.compile(r"(?P<file>[^\s:()]+):\(?(?P<line>\d+):(?P<col>\d+)")
+
+
+def jsonnet_arguments(request: TemplateRequest) -> dict[str, Any]:
+    """The keyword arguments of `_jsonnet.evaluate_file` for a request (shared with the bench)."""
+    ctx = request.context
+    codes = {key: json.dumps(ctx[key], sort_keys=True) for key in ("env", "images", "values")}
+    return {
+        "jpathdir": [str(request.root / p) for p in request.templates.library_paths],
+        "ext_vars": {"app": str(ctx["app"]), "version": str(ctx["version"])},
+        "ext_codes": {**codes, "fluxgate": json.dumps(ctx, sort_keys=True)},
+        "tla_codes": {key: json.dumps(ctx[key], sort_keys=True) for key in request.templates.tlas},
+    }
+
+
+def _one_line(message: str, request: TemplateRequest) -> str:
+    """`RUNTIME ERROR: x\\n\\tfile:4:6-18 ...` -> `file:4:6: RUNTIME ERROR: x` (user's file first)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    head = lines[0] if lines else "jsonnet evaluation failed"
+    if head.startswith("Opening input file:"):
+        return f"{request.show(request.entry)}: file not found"
+    kind, _, rest = head.partition(": ")
+    candidates = [rest, *lines[1:]] if kind == "STATIC ERROR" else lines[1:]
+    for text in candidates:
+        match = _LOCATION.search(text)
+        if match and "std.jsonnet" not in match["file"] and not match["file"].startswith("<"):
+            where = request.show(Path(match["file"]))
+            reason = rest[match.end() :].lstrip(": ") if text is rest else rest
+            return f"{where}:{match['line']}:{match['col']}: {kind}: {reason or rest}"
+    return f"{request.show(request.entry)}: {head}"
+
+
+def evaluate(request: TemplateRequest) -> Any:
+    """The entry file evaluated to JSON data."""
+    try:
+        output = _jsonnet.evaluate_file(str(request.entry), **jsonnet_arguments(request))
+    except RuntimeError as exc:
+        raise TemplateError(_one_line(str(exc), request)) from exc
+    return json.loads(output)
+
+
+def render_jsonnet(request: TemplateRequest) -> list[dict[str, Any]]:
+    return collect_objects(evaluate(request), request.show(request.entry))

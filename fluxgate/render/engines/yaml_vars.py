@@ -1,0 +1,108 @@
+"""Plain YAML templates with `${...}` placeholders: dotted paths into the template context.
+
+`replicas: ${values.replicas}` keeps the value's type (an integer stays an integer); inside a
+longer string the value is inserted as text. `$${x}` writes a literal `${x}`. An unknown variable
+is an error naming file:line, never an empty string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from fluxgate.errors import TemplateError
+from fluxgate.render.engines.base import TemplateRequest
+from fluxgate.render.objects import collect_objects
+from fluxgate.yamlfile import load_documents, to_plain
+
+__all__ = ["lookup", "render_yaml"]
+
+_PLACEHOLDER = re.compile(r"\$(\$?)\{([^{}]*)\}")
+_MISSING = object()
+
+
+def lookup(context: dict[str, Any], name: str) -> Any:
+    """`values.ingress.host` -> context["values"]["ingress"]["host"], or _MISSING."""
+    node: Any = context
+    for part in name.strip().split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class _Substituter:
+    def __init__(self, context: dict[str, Any], where: str) -> None:
+        self.context = context
+        self.where = where
+
+    def fail(self, line: int, message: str) -> TemplateError:
+        return TemplateError(f"{self.where}:{line}: {message}")
+
+    def value(self, text: str, line: int) -> Any:
+        whole = _PLACEHOLDER.fullmatch(text)
+        if whole and not whole[1]:
+            return self.resolve(whole[2], line, whole=True)
+        return _PLACEHOLDER.sub(lambda m: self.replace(m, line), text)
+
+    def replace(self, match: re.Match[str], line: int) -> str:
+        if match[1]:
+            return "${" + match[2] + "}"
+        found = self.resolve(match[2], line, whole=False)
+        if isinstance(found, (dict, list)) or found is None:
+            raise self.fail(line, f"${{{match[2]}}} is not a scalar; it can only fill a whole value")
+        return _as_text(found)
+
+    def resolve(self, name: str, line: int, whole: bool) -> Any:
+        found = lookup(self.context, name)
+        if found is _MISSING:
+            top = ", ".join(sorted(self.context))
+            raise self.fail(line, f"unknown variable ${{{name}}} (the context has: {top})")
+        return found
+
+    def walk(self, node: Any) -> Any:
+        if isinstance(node, CommentedMap):
+            for key in list(node):
+                child = node[key]
+                if isinstance(child, str):
+                    node[key] = self.value(child, node.lc.value(key)[0] + 1)
+                else:
+                    self.walk(child)
+        elif isinstance(node, CommentedSeq):
+            for index, child in enumerate(node):
+                if isinstance(child, str):
+                    node[index] = self.value(child, node.lc.item(index)[0] + 1)
+                else:
+                    self.walk(child)
+        return node
+
+
+def _template_files(entry: Path, request: TemplateRequest) -> list[Path]:
+    if entry.is_dir():
+        files = sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise TemplateError(f"{request.show(entry)}: no .yaml files in the template folder")
+        return files
+    if not entry.exists():
+        raise TemplateError(f"{request.show(entry)}: file not found")
+    return [entry]
+
+
+def render_yaml(request: TemplateRequest) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for path in _template_files(request.entry, request):
+        where = request.show(path)
+        substituter = _Substituter(request.context, where)
+        for doc in load_documents(path, TemplateError, request.root):
+            if isinstance(doc, str):
+                doc = substituter.value(doc, 1)
+            objects.extend(collect_objects(to_plain(substituter.walk(doc)), where))
+    return objects

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin `verb_noun` wrappers over the `fluxgate` core (render, open PR, verify, ...)."""
