@@ -34,6 +34,7 @@ def display_path(path: Path, root: Path | None = None) -> str:
 
 def _parse_all(text: str, where: str, error: type[FluxgateError]) -> list[Any]:
     yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True  # a quoted scalar is text, even when it looks like a number
     try:
         return [doc for doc in yaml.load_all(text) if doc is not None]
     except MarkedYAMLError as exc:

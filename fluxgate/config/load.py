@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fluxgate.config.model import PipelineConfig
+from fluxgate.config.model import LocatedError, PipelineConfig
 from fluxgate.errors import ConfigError
 from fluxgate.yamlfile import display_path, line_of, load_mapping, to_plain
 
@@ -42,7 +42,9 @@ def load_config(path: Path) -> PipelineConfig:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            located = (err.get("ctx") or {}).get("error")
+            loc = located.loc if isinstance(located, LocatedError) else err["loc"]
+            loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
             line = line_of(node, loc)
             message = err["msg"].removeprefix("Value error, ")
             prefix = f"{where}:{line}" if line else where

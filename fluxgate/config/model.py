@@ -30,6 +30,7 @@ __all__ = [
     "ConfigSource",
     "Environment",
     "KubernetesSettings",
+    "LocatedError",
     "ManifestsRepo",
     "PipelineConfig",
     "Templates",
@@ -39,6 +40,14 @@ __all__ = [
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REPO_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class LocatedError(ValueError):
+    """A model-level problem that knows which field it is about, so errors still name a line."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -232,15 +241,21 @@ class PipelineConfig(_Model):
 
     @model_validator(mode="after")
     def _unique_environments(self) -> PipelineConfig:
+        names: set[str] = set()
         seen: dict[tuple[str, str], str] = {}
-        for env in self.environments:
-            if any(e.name == env.name for e in self.environments if e is not env):
-                raise ValueError(f"environment {env.name!r} is defined twice")
+        for index, env in enumerate(self.environments):
+            if env.name in names:
+                raise LocatedError(
+                    f"environment {env.name!r} is defined twice", ("environments", index, "name")
+                )
+            names.add(env.name)
             target = (env.branch or self.manifests.branch, env.manifests_folder)
             if target in seen:
-                raise ValueError(
+                field = "folder" if env.folder is not None else "name"
+                raise LocatedError(
                     f"environments {seen[target]!r} and {env.name!r} write to the same folder "
-                    f"{target[1]!r} of branch {target[0]!r}"
+                    f"{target[1]!r} of branch {target[0]!r}",
+                    ("environments", index, field),
                 )
             seen[target] = env.name
         return self

@@ -6,7 +6,8 @@ machinery costs 0.3 ms (libyaml through PyYAML) to 3 ms (ruamel.yaml) per object
 the whole render. The output is kubectl-style: keys sorted, two-space indent, list items at their
 key's indent, multi-line strings as literal blocks, and a string quoted (JSON double-quoted style,
 valid YAML) whenever a YAML 1.1 or 1.2 reader could take it for anything but that string.
-Round-trip fidelity against PyYAML and ruamel.yaml is property-tested (tests/unit/test_emit.py).
+Round-trip fidelity against PyYAML and ruamel.yaml is property-tested
+(tests/unit/test_emitted_yaml_round_trips.py).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def make_validator(config: PipelineConfig) -> SchemaValidator:
 
 
 def _place(
-    objects: list[dict[str, Any]], env: Environment, layout: str
+    objects: list[dict[str, Any]], env: Environment, layout: str, where: str
 ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
     placed: list[tuple[str, dict[str, Any]]] = []
     problems: list[str] = []
@@ -91,11 +91,16 @@ def _place(
         try:
             path = object_path(obj, env.manifests_folder, layout)
         except RenderError as exc:
-            problems.append(exc.message)
+            problems.append(f"{where}: {exc.message}")
             continue
         oid = ObjectId.of(obj)
         if path in owners and owners[path] != oid:
-            problems.append(f"{path}: {oid} and {owners[path]} map to the same file; rename one")
+            first, second = owners[path], oid
+            groups = f"(groups {first.group or 'core'}, {second.group or 'core'})"
+            problems.append(
+                f"{path}: {first} and {second} {groups} map to the same file; "
+                "add {group} to manifests.layout or rename one"
+            )
             continue
         owners.setdefault(path, oid)
         placed.append((path, obj))
@@ -127,7 +132,7 @@ def render_environment(
         set_default_namespace(obj, env.namespace, where)
     apply_overlays(objects, env_config.overlays, env.namespace)
 
-    placed, problems = _place(objects, env, config.manifests.layout)
+    placed, problems = _place(objects, env, config.manifests.layout, where)
     problems += policy_problems(placed)
     validator = validator or make_validator(config)
     for path, obj in placed:

@@ -53,7 +53,7 @@ def policy_problems(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
         oid = ObjectId.of(obj)
         label = f"{path}: {oid}"
         if oid in seen:
-            problems.append(f"{label}: duplicate of the object in {seen[oid]}")
+            problems.append(f"{label}: rendered twice; templates and overlays must define each object once")
         seen.setdefault(oid, path)
         secret = _secret_problem(obj)
         if secret:

@@ -27,7 +27,8 @@ def test_latest_tag_is_a_policy_breach_and_nothing_is_written(fluxgate: Run, tmp
     )  # fmt: skip
     lines = user_error(result)
     assert any(
-        "dev/shop-dev/deployment-shop-web.yaml: Deployment shop-dev/shop-web:" in line and "not pinned" in line
+        "dev/shop-dev/deployment-shop-web.yaml: Deployment shop-dev/shop-web:" in line
+        and "not pinned" in line
         for line in lines
     ), lines
     assert not out.exists()
@@ -38,7 +39,9 @@ def test_jsonnet_error_points_at_file_line_and_column(fluxgate: Run, shop: Path)
     text = main.read_text().rstrip("\n") + "\n+ [{ broken: error 'values.replicas is required' }]\n"
     main.write_text(text)
     bad_line = len(text.splitlines())
-    lines = user_error(fluxgate("render", "-c", str(shop / "fluxgate.yaml"), "-e", "dev", "-i", "web=1", "-i", "worker=1"))
+    lines = user_error(
+        fluxgate("render", "-c", str(shop / "fluxgate.yaml"), "-e", "dev", "-i", "web=1", "-i", "worker=1")
+    )
     assert lines == [f"error: deploy/main.jsonnet:{bad_line}:14: RUNTIME ERROR: values.replicas is required"]
 
 
@@ -48,7 +51,19 @@ def test_schema_violation_names_file_object_and_field(fluxgate: Run, shop: Path,
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    result = fluxgate("render", "-c", str(shop / "fluxgate.yaml"), "-e", "dev", "-i", "web=1", "-i", "worker=1", "-o", str(out))
+    result = fluxgate(
+        "render",
+        "-c",
+        str(shop / "fluxgate.yaml"),
+        "-e",
+        "dev",
+        "-i",
+        "web=1",
+        "-i",
+        "worker=1",
+        "-o",
+        str(out),
+    )
     lines = user_error(result)
     assert any("horizontalpodautoscaler-" in line and "spec.minReplicas" in line for line in lines), lines
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]

@@ -18,7 +18,9 @@ def manifests(fluxgate: Run, tmp_path: Path) -> Path:
     """A real git manifests repo holding release 1.0.0 of every environment, committed on main."""
     repo = tmp_path / "manifests"
     for env in ("dev", "staging"):
-        result = fluxgate("render", "-c", str(SHOP), "-e", env, "-i", "web=1.0.0", "-i", "worker=1.0.0", "-o", str(repo))
+        result = fluxgate(
+            "render", "-c", str(SHOP), "-e", env, "-i", "web=1.0.0", "-i", "worker=1.0.0", "-o", str(repo)
+        )
         assert result.returncode == 0, result.stderr
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
@@ -28,10 +30,23 @@ def manifests(fluxgate: Run, tmp_path: Path) -> Path:
 
 
 def test_diff_against_a_checkout_lists_the_image_change(fluxgate: Run, manifests: Path) -> None:
-    result = fluxgate("diff", "-c", str(SHOP), "-e", "staging", "--against", str(manifests), "-i", "web=1.1.0", "--version", "1.1.0")
+    result = fluxgate(
+        "diff",
+        "-c",
+        str(SHOP),
+        "-e",
+        "staging",
+        "--against",
+        str(manifests),
+        "-i",
+        "web=1.1.0",
+        "--version",
+        "1.1.0",
+    )
     assert result.returncode == 0, result.stderr
     assert "### shop@1.1.0 → staging" in result.stdout
-    assert "| Deployment shop-staging/shop-web | web | `ghcr.io/acme/shop-web:1.0.0` | `ghcr.io/acme/shop-web:1.1.0` |" in result.stdout
+    images = "`ghcr.io/acme/shop-web:1.0.0` | `ghcr.io/acme/shop-web:1.1.0`"
+    assert f"| Deployment shop-staging/shop-web | web | {images} |" in result.stdout
     assert "shop-worker | worker" not in result.stdout  # kept the image it runs now
 
 
@@ -48,20 +63,62 @@ def test_diff_against_a_git_ref_reads_the_commit_not_the_worktree(fluxgate: Run,
 
 
 def test_exit_code_flag_reports_pending_changes(fluxgate: Run, manifests: Path) -> None:
-    same = fluxgate("diff", "-c", str(SHOP), "-e", "dev", "-a", str(manifests), "-i", "web=1.0.0", "-i", "worker=1.0.0", "--exit-code")
+    same = fluxgate(
+        "diff",
+        "-c",
+        str(SHOP),
+        "-e",
+        "dev",
+        "-a",
+        str(manifests),
+        "-i",
+        "web=1.0.0",
+        "-i",
+        "worker=1.0.0",
+        "--exit-code",
+    )
     assert same.returncode == 0, same.stderr
     assert "No resource changes" in same.stdout
-    changed = fluxgate("diff", "-c", str(SHOP), "-e", "dev", "-a", str(manifests), "-i", "web=1.2.0", "--version", "1.2.0", "--exit-code")
+    changed = fluxgate(
+        "diff",
+        "-c",
+        str(SHOP),
+        "-e",
+        "dev",
+        "-a",
+        str(manifests),
+        "-i",
+        "web=1.2.0",
+        "--version",
+        "1.2.0",
+        "--exit-code",
+    )
     assert changed.returncode == 1, changed.stderr
     assert "changed" in changed.stdout
 
 
 def test_an_environment_never_deployed_shows_everything_added(fluxgate: Run, manifests: Path) -> None:
-    result = fluxgate("diff", "-c", str(SHOP), "-e", "prod", "-a", str(manifests), "-i", "web=1.0.0", "-i", "worker=1.0.0", "-f", "json")
+    result = fluxgate(
+        "diff",
+        "-c",
+        str(SHOP),
+        "-e",
+        "prod",
+        "-a",
+        str(manifests),
+        "-i",
+        "web=1.0.0",
+        "-i",
+        "worker=1.0.0",
+        "-f",
+        "json",
+    )
     summary = json.loads(result.stdout)
     assert [c["action"] for c in summary["changes"]] == ["added"] * 10
 
 
 def test_unknown_git_ref_is_a_one_line_error(fluxgate: Run, manifests: Path) -> None:
-    lines = user_error(fluxgate("diff", "-c", str(SHOP), "-e", "dev", "-a", "v9.9.9", "--repo", str(manifests)))
+    lines = user_error(
+        fluxgate("diff", "-c", str(SHOP), "-e", "dev", "-a", "v9.9.9", "--repo", str(manifests))
+    )
     assert lines == [f"error: --against v9.9.9: no such commit, branch or tag in {manifests}"]

@@ -13,7 +13,9 @@ SHOP = EXAMPLES / "shop" / "fluxgate.yaml"
 
 def test_render_writes_every_object_under_the_env_folder(fluxgate: Run, tmp_path: Path) -> None:
     out = tmp_path / "manifests"
-    result = fluxgate("render", "-c", str(SHOP), "--env", "dev", "-i", "web=1.4.2", "-i", "worker=1.4.2", "--out", str(out))
+    result = fluxgate(
+        "render", "-c", str(SHOP), "--env", "dev", "-i", "web=1.4.2", "-i", "worker=1.4.2", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert "rendered 10 objects of shop@1.4.2 for dev" in result.stderr
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*.yaml"))
@@ -28,7 +30,9 @@ def test_render_writes_every_object_under_the_env_folder(fluxgate: Run, tmp_path
 def test_environments_differ_as_their_config_says(fluxgate: Run, tmp_path: Path) -> None:
     out = tmp_path / "m"
     for env in ("dev", "prod"):
-        result = fluxgate("render", "-c", str(SHOP), "--env", env, "-i", "web=2.0.0", "-i", "worker=2.0.0", "-o", str(out))
+        result = fluxgate(
+            "render", "-c", str(SHOP), "--env", env, "-i", "web=2.0.0", "-i", "worker=2.0.0", "-o", str(out)
+        )
         assert result.returncode == 0, result.stderr
     dev = yaml.safe_load((out / "dev/shop-dev/ingress-shop-web.yaml").read_text())
     prod = yaml.safe_load((out / "prod/shop-prod/ingress-shop-web.yaml").read_text())
@@ -45,7 +49,9 @@ def test_a_second_render_replaces_the_folder_and_drops_stale_files(fluxgate: Run
     stale.parent.mkdir(parents=True)
     stale.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old}\n")
     (out / "README.md").write_text("kept\n")
-    result = fluxgate("render", "-c", str(SHOP), "-e", "dev", "-i", "web=1.0.0", "-i", "worker=1.0.0", "-o", str(out))
+    result = fluxgate(
+        "render", "-c", str(SHOP), "-e", "dev", "-i", "web=1.0.0", "-i", "worker=1.0.0", "-o", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
     assert (out / "README.md").read_text() == "kept\n"

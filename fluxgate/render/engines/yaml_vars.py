@@ -1,8 +1,9 @@
 """Plain YAML templates with `${...}` placeholders: dotted paths into the template context.
 
-`replicas: ${values.replicas}` keeps the value's type (an integer stays an integer); inside a
-longer string the value is inserted as text. `$${x}` writes a literal `${x}`. An unknown variable
-is an error naming file:line, never an empty string.
+`replicas: ${values.replicas}` keeps the value's type (an integer stays an integer); a quoted
+`"${values.port}"`, a placeholder inside a longer string and one in a mapping key are filled as
+text, as with Flux's own post-build substitution. `$${x}` writes a literal `${x}`. An unknown
+variable is an error naming file:line, never an empty string.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from fluxgate.errors import TemplateError
 from fluxgate.render.engines.base import TemplateRequest
@@ -49,8 +51,12 @@ class _Substituter:
 
     def value(self, text: str, line: int) -> Any:
         whole = _PLACEHOLDER.fullmatch(text)
-        if whole and not whole[1]:
+        quoted = isinstance(text, (DoubleQuotedScalarString, SingleQuotedScalarString))
+        if whole and not whole[1] and not quoted:
             return self.resolve(whole[2], line, whole=True)
+        return self.text(text, line)
+
+    def text(self, text: str, line: int) -> str:
         return _PLACEHOLDER.sub(lambda m: self.replace(m, line), text)
 
     def replace(self, match: re.Match[str], line: int) -> str:
@@ -60,6 +66,20 @@ class _Substituter:
         if isinstance(found, (dict, list)) or found is None:
             raise self.fail(line, f"${{{match[2]}}} is not a scalar; it can only fill a whole value")
         return _as_text(found)
+
+    def rename_keys(self, node: CommentedMap) -> None:
+        """Fill placeholders in keys (as text), keeping the order of the mapping."""
+        if not any(isinstance(k, str) and "${" in k for k in node):
+            return
+        items = []
+        for key in list(node):
+            new_key = self.text(key, node.lc.key(key)[0] + 1) if isinstance(key, str) else key
+            if new_key != key and new_key in node:
+                raise self.fail(node.lc.key(key)[0] + 1, f"key {key!r} becomes {new_key!r}, which exists")
+            items.append((new_key, node[key]))
+        node.clear()
+        for key, value in items:
+            node[key] = value
 
     def resolve(self, name: str, line: int, whole: bool) -> Any:
         found = lookup(self.context, name)
@@ -76,6 +96,7 @@ class _Substituter:
                     node[key] = self.value(child, node.lc.value(key)[0] + 1)
                 else:
                     self.walk(child)
+            self.rename_keys(node)
         elif isinstance(node, CommentedSeq):
             for index, child in enumerate(node):
                 if isinstance(child, str):

@@ -1,0 +1,22 @@
+"""Every core package says what it exports, and exports exactly that (httpx-style)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PACKAGES = ["fluxgate.config", "fluxgate.render", "fluxgate.validate", "fluxgate.summary", "fluxgate.errors"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_names_exist_and_nothing_public_is_unlisted(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = set(module.__all__)
+    assert all(hasattr(module, n) for n in exported)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and getattr(value, "__module__", "").startswith("fluxgate")
+    }
+    assert public <= exported, sorted(public - exported)
