@@ -1,7 +1,7 @@
 """The render stage: templates, a release and an environment's config -> a manifest set."""
 
+from fluxgate.objects import ObjectId, collect_objects
 from fluxgate.render.emit import dump, dump_all
-from fluxgate.render.objects import ObjectId, collect_objects
 from fluxgate.render.pipeline import (
     ManifestSet,
     RenderResult,

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fluxgate.errors import RenderError
-from fluxgate.render.objects import ObjectId, is_cluster_scoped
+from fluxgate.objects import ObjectId, is_cluster_scoped
 
 __all__ = ["CLUSTER_SCOPE", "object_path", "safe_segment", "set_default_namespace"]
 

@@ -11,8 +11,8 @@ import copy
 from typing import Any
 
 from fluxgate.errors import ConfigError
+from fluxgate.objects import is_cluster_scoped
 from fluxgate.render.config_source import Overlay
-from fluxgate.render.objects import is_cluster_scoped
 
 __all__ = ["apply_overlays", "deep_merge"]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from fluxgate.config import Environment, PipelineConfig
 from fluxgate.errors import RenderError, ValidationFailed
+from fluxgate.objects import ObjectId
 from fluxgate.release import Release
 from fluxgate.render.config_source import load_env_config
 from fluxgate.render.emit import dump
 from fluxgate.render.engines import ENGINES, TemplateRequest
 from fluxgate.render.layout import object_path, set_default_namespace
-from fluxgate.render.objects import ObjectId
 from fluxgate.render.overlay import apply_overlays
 from fluxgate.validate import SchemaValidator, policy_problems
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from fluxgate.config import PipelineConfig
+from fluxgate.objects import ObjectId, iter_pod_containers
 from fluxgate.release import ImageRef
-from fluxgate.render.objects import ObjectId, iter_pod_containers
 
 __all__ = [
     "ChangeSummary",

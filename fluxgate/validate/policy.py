@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from fluxgate.objects import ObjectId, iter_pod_containers
 from fluxgate.release import ImageRef
-from fluxgate.render.objects import ObjectId, iter_pod_containers
 
 __all__ = ["policy_problems"]
 

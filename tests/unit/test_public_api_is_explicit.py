@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -20,3 +22,12 @@ def test_all_names_exist_and_nothing_public_is_unlisted(name: str) -> None:
         if not name.startswith("_") and getattr(value, "__module__", "").startswith("fluxgate")
     }
     assert public <= exported, sorted(public - exported)
+
+
+@pytest.mark.parametrize("name", [*PACKAGES, "fluxgate.objects", "fluxgate.release", "fluxgate.cli"])
+def test_each_package_imports_on_its_own(name: str) -> None:
+    """No import cycle hides behind the order the test suite happens to import modules in."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {name}"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

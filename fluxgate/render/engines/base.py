@@ -13,7 +13,7 @@ from ruamel.yaml.error import YAMLError
 
 from fluxgate.config import Templates
 from fluxgate.errors import TemplateError, ToolMissing
-from fluxgate.render.objects import collect_objects
+from fluxgate.objects import collect_objects
 from fluxgate.yamlfile import display_path
 
 __all__ = ["TemplateRequest", "find_tool", "parse_yaml_stream", "run_tool"]

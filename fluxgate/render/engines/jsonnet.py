@@ -14,8 +14,8 @@ from typing import Any
 import _jsonnet
 
 from fluxgate.errors import TemplateError
+from fluxgate.objects import collect_objects
 from fluxgate.render.engines.base import TemplateRequest
-from fluxgate.render.objects import collect_objects
 
 __all__ = ["evaluate", "jsonnet_arguments", "render_jsonnet"]
 

@@ -17,8 +17,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from fluxgate.errors import TemplateError
+from fluxgate.objects import collect_objects
 from fluxgate.render.engines.base import TemplateRequest
-from fluxgate.render.objects import collect_objects
 from fluxgate.yamlfile import load_documents, to_plain
 
 __all__ = ["lookup", "render_yaml"]

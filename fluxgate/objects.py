@@ -1,4 +1,7 @@
-"""Kubernetes objects as plain dicts: identity, scope and the flattening of template output."""
+"""Kubernetes objects as plain dicts: identity, scope, containers and the flattening of template output.
+
+Shared by render, validate and summary, so it sits below all three.
+"""
 
 from __future__ import annotations
 
