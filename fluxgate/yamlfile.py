@@ -58,10 +58,14 @@ def load_documents(path: Path, error: type[FluxgateError], root: Path | None = N
     return _parse_all(text, where, error)
 
 
-def load_mapping(path: Path, error: type[FluxgateError], root: Path | None = None) -> CommentedMap:
-    """A YAML file that must hold exactly one mapping (config files, values files)."""
+def load_mapping(
+    path: Path, error: type[FluxgateError], root: Path | None = None, empty_ok: bool = False
+) -> CommentedMap:
+    """A YAML file that must hold exactly one mapping (config files; values files may be empty)."""
     docs = load_documents(path, error, root)
     where = display_path(path, root)
+    if not docs and empty_ok:
+        return CommentedMap()
     if not docs:
         raise error(f"{where}: the file is empty; expected a mapping")
     if len(docs) > 1:

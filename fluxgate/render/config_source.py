@@ -91,8 +91,7 @@ def load_env_config(
     values: dict[str, Any] = {}
     values_file: Path | None = folder / source.values
     if values_file is not None and values_file.is_file():
-        docs = load_documents(values_file, ConfigError)
-        values = to_plain(load_mapping(values_file, ConfigError)) if docs else {}
+        values = to_plain(load_mapping(values_file, ConfigError, empty_ok=True))
     elif "values" in source.model_fields_set:
         raise ConfigError(
             f"environment {env.name!r}: values file {display_path(folder / source.values)} not found"
