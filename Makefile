@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# GitHub's REST description and webhook examples, which the GitHub emulator's tests check answers against.
+# Needs npm (Node.js); the stamp names the major versions, so bumping one here reinstalls (~4 s, once).
+NPM_CACHE := .cache/npm
+OCTOKIT_OPENAPI := 23
+OCTOKIT_WEBHOOKS_EXAMPLES := 7
+NPM_STAMP := $(NPM_CACHE)/.installed-openapi$(OCTOKIT_OPENAPI)-webhooks-examples$(OCTOKIT_WEBHOOKS_EXAMPLES)
 
 .PHONY: test lint unit bench demo clean
 
@@ -12,21 +18,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
+$(NPM_STAMP):
+	mkdir -p $(NPM_CACHE)
+	rm -f $(NPM_CACHE)/.installed-*
+	npm install --prefix $(NPM_CACHE) --no-audit --no-fund --silent \
+		"@octokit/openapi@^$(OCTOKIT_OPENAPI)" "@octokit/webhooks-examples@^$(OCTOKIT_WEBHOOKS_EXAMPLES)"
+	touch $(NPM_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest
 
 test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/github_calls.py
 
 demo: $(STAMP)
 	$(BIN)/fluxgate demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache

@@ -1,6 +1,7 @@
 """The `fluxgate` command line."""
 
 from fluxgate.cli import demo as _demo  # noqa: F401  (registers `fluxgate demo`)
+from fluxgate.cli import sandbox as _sandbox  # noqa: F401  (registers `fluxgate sandbox`)
 from fluxgate.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-PACKAGES = ["fluxgate.config", "fluxgate.render", "fluxgate.validate", "fluxgate.summary", "fluxgate.errors"]
+PACKAGES = [
+    "fluxgate.config",
+    "fluxgate.render",
+    "fluxgate.validate",
+    "fluxgate.summary",
+    "fluxgate.errors",
+    "fluxgate.github",
+    "fluxgate.sandbox.github",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -1,0 +1,45 @@
+"""The GitHub gateway: everything fluxgate does to GitHub, through PyGithub, in one typed place.
+
+Only this package imports PyGithub (an import-linter contract keeps it so).
+"""
+
+from fluxgate.github.changes import FileChanges, blob_sha, plan_changes
+from fluxgate.github.checkout import Snapshot
+from fluxgate.github.errors import (
+    GitHubAuthError,
+    GitHubForbidden,
+    GitHubNotFound,
+    GitHubNotMergeable,
+    GitHubRejected,
+    GitHubUnavailable,
+)
+from fluxgate.github.gateway import GitHubGateway
+from fluxgate.github.models import PromotionOutcome, PullRequestState, Review
+from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
+from fluxgate.github.promotion import open_promotion, promote
+from fluxgate.github.settings import GitHubSettings
+
+__all__ = [
+    "FileChanges",
+    "GitHubAuthError",
+    "GitHubForbidden",
+    "GitHubGateway",
+    "GitHubNotFound",
+    "GitHubNotMergeable",
+    "GitHubRejected",
+    "GitHubSettings",
+    "GitHubUnavailable",
+    "Promotion",
+    "PromotionOutcome",
+    "PullRequestState",
+    "Review",
+    "Snapshot",
+    "blob_sha",
+    "body_with_marker",
+    "head_branch",
+    "open_promotion",
+    "plan_changes",
+    "promote",
+    "read_marker",
+    "title",
+]

@@ -1,0 +1,20 @@
+"""An emulated GitHub for tests and the demo: the REST subset fluxgate uses, over real git repositories.
+
+PyGithub works against it unchanged; `git clone` sees what the API wrote; webhooks are signed and
+delivered like GitHub's. Start one with `start_in_thread(data_dir)` or `fluxgate sandbox github`.
+"""
+
+from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord
+from fluxgate.sandbox.github.server import RunningEmulator, free_port, serve, start_in_thread
+from fluxgate.sandbox.github.webhooks import sign
+
+__all__ = [
+    "Emulator",
+    "Fault",
+    "RequestRecord",
+    "RunningEmulator",
+    "free_port",
+    "serve",
+    "sign",
+    "start_in_thread",
+]

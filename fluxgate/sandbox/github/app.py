@@ -1,0 +1,134 @@
+"""The emulated GitHub as one ASGI app: REST endpoints, git over HTTP, and a `/_sandbox` admin API.
+
+The admin API sets the stage for tests and the demo (repositories, tokens, apps, branch protection,
+hooks) and observes it (the request log, injected faults, pending webhook deliveries). It has no
+authentication: the sandbox listens on localhost and holds nothing secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fluxgate.sandbox.github import api_activity, api_git, api_hooks, api_pulls, smart_http
+from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord
+
+__all__ = ["create_app"]
+
+_CONVERTER = re.compile(r":(int|path|str)}")
+
+
+class RecordAndFault:
+    """Logs every answered request with its route template, and answers injected faults first."""
+
+    def __init__(self, app: ASGIApp, emulator: Emulator, routes: list[BaseRoute]) -> None:
+        self.app, self.emulator, self.routes = app, emulator, routes
+
+    def _template(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL and isinstance(route, Route):
+                return str(_CONVERTER.sub("}", route.path))
+        return str(scope["path"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        record = RequestRecord(scope["method"], scope["path"], self._template(scope), 0,
+                               scope.get("query_string", b"").decode())
+        fault = self.emulator.take_fault(scope["method"], scope["path"])
+        chunks: list[bytes] = []
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+                self.emulator.requests.append(record)  # before the client can read the answer
+            elif message["type"] == "http.response.body" and self.emulator.record_bodies:
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        if fault is not None:
+            body = {"message": fault.message, "documentation_url": "https://docs.github.com/rest"}
+            response: ASGIApp = JSONResponse(body, status_code=fault.status, headers=fault.headers)
+            await response(scope, receive, recording_send)
+        else:
+            await self.app(scope, receive, recording_send)
+        if chunks and b"".join(chunks).strip():
+            try:
+                record.body = json.loads(b"".join(chunks))
+            except ValueError:
+                record.body = None
+
+
+async def _admin_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    return json.loads(raw) if raw else {}
+
+
+def _admin_routes(emulator: Emulator) -> list[BaseRoute]:
+    async def repos(request: Request) -> Response:
+        body = await _admin_body(request)
+        try:
+            emulator.create_repo(body["full_name"], body.get("default_branch", "main"), body.get("files"))
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        return JSONResponse({"full_name": body["full_name"]}, status_code=201)
+
+    async def tokens(request: Request) -> Response:
+        body = await _admin_body(request)
+        emulator.add_token(body["token"], body["login"], body.get("write", True))
+        return Response(status_code=204)
+
+    async def apps(request: Request) -> Response:
+        body = await _admin_body(request)
+        emulator.add_app(body["id"], body["slug"], body["public_key"], body["installations"],
+                         body.get("token_ttl", 3600))
+        return Response(status_code=204)
+
+    async def protect(request: Request) -> Response:
+        body = await _admin_body(request)
+        emulator.protect_branch(body["full_name"], body["branch"], body.get("approvals", 1))
+        return Response(status_code=204)
+
+    async def faults(request: Request) -> Response:
+        body = await _admin_body(request)
+        emulator.inject(*(Fault(**item) for item in body.get("faults", [])))
+        return Response(status_code=204)
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            emulator.requests.clear()
+            return Response(status_code=204)
+        return JSONResponse([{"method": r.method, "path": r.path, "route": r.route, "status": r.status}
+                             for r in emulator.requests])
+
+    async def settle(request: Request) -> Response:
+        done = emulator.dispatcher.settle(float(request.query_params.get("timeout", 30)))
+        return JSONResponse({"settled": done})
+
+    return [
+        Route("/_sandbox/repos", repos, methods=["POST"]),
+        Route("/_sandbox/tokens", tokens, methods=["POST"]),
+        Route("/_sandbox/apps", apps, methods=["POST"]),
+        Route("/_sandbox/protect", protect, methods=["POST"]),
+        Route("/_sandbox/faults", faults, methods=["POST"]),
+        Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_sandbox/settle", settle, methods=["POST"]),
+    ]
+
+
+def create_app(emulator: Emulator) -> ASGIApp:
+    routes: list[BaseRoute] = [
+        *api_git.routes, *api_pulls.routes, *api_activity.routes, *api_hooks.routes, *smart_http.routes,
+    ]
+    app = Starlette(routes=[*routes, *_admin_routes(emulator)])
+    app.state.emulator = emulator
+    return RecordAndFault(app, emulator, routes)

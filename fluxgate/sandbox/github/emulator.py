@@ -1,0 +1,214 @@
+"""The emulated GitHub's state and the operations every endpoint shares.
+
+`Emulator` owns the data folder (bare repositories under `repos/`, metadata in `state.json`),
+one lock that serialises all changes (requests run in a thread pool), the webhook dispatcher,
+the request log and injected faults. Endpoints live in the `api_*` modules.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fluxgate.sandbox.github.errors import ApiError, not_found
+from fluxgate.sandbox.github.gitrepo import GitRepo, Person
+from fluxgate.sandbox.github.state import (
+    App,
+    HookRecord,
+    RepoRecord,
+    SandboxState,
+    TokenGrant,
+    User,
+    now,
+)
+from fluxgate.sandbox.github.views import Urls
+from fluxgate.sandbox.github.webhooks import Dispatcher
+
+__all__ = ["Emulator", "Fault", "RequestRecord"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass
+class RequestRecord:
+    """One answered API request: what tests and benchmarks count."""
+
+    method: str
+    path: str
+    route: str  # the REST description's path template, e.g. /repos/{owner}/{repo}/git/trees
+    status: int
+    query: str = ""
+    body: Any = None  # the JSON answered, kept only when `record_bodies` is on
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests matching `method` and `path` (a regex) with `status`."""
+
+    status: int
+    path: str = ".*"
+    method: str = "*"
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "Server Error"
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and self.method in ("*", method) and re.search(self.path, path) is not None
+
+
+class Emulator:
+    def __init__(self, data: Path, *, webhook_attempts: int = 3, webhook_backoff: float = 0.5,
+                 record_bodies: bool = False) -> None:
+        self.data = data
+        (data / "repos").mkdir(parents=True, exist_ok=True)
+        self._state_file = data / "state.json"
+        self.state = SandboxState.load(self._state_file)
+        self.lock = threading.RLock()
+        self.dispatcher = Dispatcher(self.save, attempts=webhook_attempts, backoff=webhook_backoff)
+        self.requests: list[RequestRecord] = []
+        self.faults: list[Fault] = []
+        self.record_bodies = record_bodies
+        self.base_url = "http://127.0.0.1"  # set by the server once it knows its port
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def save(self) -> None:
+        with self.lock:
+            self.state.save(self._state_file)
+
+    def close(self) -> None:
+        self.dispatcher.close()
+        self.save()
+
+    @property
+    def urls(self) -> Urls:
+        return Urls(self.base_url)
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def inject(self, *faults: Fault) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def calls(self, since: int = 0) -> list[RequestRecord]:
+        return self.requests[since:]
+
+    # -- lookups --------------------------------------------------------------------------------
+    def repo(self, owner: str, name: str) -> tuple[RepoRecord, GitRepo]:
+        record = self.state.repos.get(f"{owner}/{name}".lower())
+        if record is None:
+            raise not_found()
+        return record, self.git(record)
+
+    def git(self, record: RepoRecord) -> GitRepo:
+        return GitRepo(self.data / "repos" / record.owner / f"{record.name}.git")
+
+    def user(self, login: str) -> User:
+        return self.state.user(login, "Bot" if login.endswith("[bot]") else "User")
+
+    def grant(self, token: str) -> TokenGrant | None:
+        grant = self.state.tokens.get(token)
+        if grant is None or (grant.expires_at is not None and grant.expires_at <= now()):
+            return None
+        return grant
+
+    # -- set-up (tests, demo, `fluxgate sandbox github`) ----------------------------------------
+    def add_token(self, token: str, login: str, write: bool = True) -> None:
+        with self.lock:
+            self.user(login)
+            self.state.tokens[token] = TokenGrant(login=login, write=write)
+            self.save()
+
+    def add_app(self, app_id: int, slug: str, public_key: str, installations: list[int],
+                token_ttl: int = 3600) -> None:
+        with self.lock:
+            self.user(f"{slug}[bot]")
+            self.state.apps[app_id] = App(id=app_id, slug=slug, public_key=public_key,
+                                          installations=installations, token_ttl=token_ttl)
+            self.save()
+
+    def create_repo(self, full_name: str, default_branch: str = "main",
+                    files: dict[str, str | bytes] | None = None) -> RepoRecord:
+        owner, _, name = full_name.partition("/")
+        if not (_NAME.match(owner) and _NAME.match(name)):
+            raise ValueError(f"not a repository name: {full_name!r}")
+        with self.lock:
+            if full_name.lower() in self.state.repos:
+                raise ValueError(f"repository {full_name} exists")
+            record = RepoRecord(id=self.state.take_id(), owner=owner, name=name,
+                                default_branch=default_branch)
+            self.user(owner)
+            GitRepo.init(self.git(record).path, default_branch)
+            self.state.repos[full_name.lower()] = record
+            self.commit_files(full_name, default_branch, files or {"README.md": f"# {name}\n"},
+                              "Initial commit", author=owner)
+            self.save()
+            return record
+
+    def protect_branch(self, full_name: str, branch: str, approvals: int = 1) -> None:
+        with self.lock:
+            record, _ = self.repo(*full_name.split("/", 1))
+            record.protected[branch] = approvals
+            self.save()
+
+    def add_hook(self, full_name: str, url: str, secret: str | None, events: list[str]) -> HookRecord:
+        from fluxgate.sandbox.github.payloads import ping_payload
+
+        with self.lock:
+            record, _ = self.repo(*full_name.split("/", 1))
+            hook = HookRecord(id=self.state.take_id(), url=url, secret=secret, events=events)
+            record.hooks[hook.id] = hook
+            self.deliver(record, hook, "ping", ping_payload(self, record, hook))
+            self.save()
+            return hook
+
+    def commit_files(self, full_name: str, branch: str, files: dict[str, str | bytes], message: str,
+                     author: str, deletes: tuple[str, ...] = ()) -> str:
+        """A push of one commit changing `files` (what a developer's `git push` would do): hooks hear of it
+        and open pull requests from `branch` move to the new head."""
+        from fluxgate.sandbox.github.api_pulls import on_head_moved
+        from fluxgate.sandbox.github.payloads import push_payload
+
+        with self.lock:
+            record, git = self.repo(*full_name.split("/", 1))
+            ref = f"refs/heads/{branch}"
+            old = git.ref(ref)
+            current = git.files(git.read_commit(old).tree) if old else {}
+            for path, content in files.items():
+                data = content.encode() if isinstance(content, str) else content
+                current[path] = ("100644", git.write_blob(data))
+            for path in deletes:
+                current.pop(path, None)
+            person = Person(author, f"{author}@users.noreply.github.com", now())
+            sha = git.write_commit(git.write_tree(current), [old] if old else [], message, person, person)
+            git.set_ref(ref, sha, old)
+            record.pushed_at = now()
+            self.emit(record, "push", push_payload(self, record, ref, old, sha, author))
+            on_head_moved(self, author, record, branch, sha)
+            self.save()
+            return sha
+
+    # -- events ---------------------------------------------------------------------------------
+    def emit(self, record: RepoRecord, event: str, payload: dict[str, Any]) -> None:
+        """Queue a delivery of `event` to every active hook of the repo that subscribed to it."""
+        for hook in record.hooks.values():
+            if hook.active and ("*" in hook.events or event in hook.events):
+                self.deliver(record, hook, event, payload)
+
+    def deliver(self, record: RepoRecord, hook: HookRecord, event: str, payload: dict[str, Any],
+                redelivery: bool = False) -> None:
+        delivery = self.dispatcher.new_delivery(self.state.take_id(), hook, event, payload, redelivery)
+        self.state.deliveries.append(delivery)
+
+
+def raise_for_write(grant: TokenGrant | None) -> None:
+    if grant is not None and not grant.write:
+        raise ApiError(403, "Resource not accessible by personal access token")

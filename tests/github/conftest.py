@@ -1,0 +1,79 @@
+"""One emulated GitHub per test session, served over real HTTP on localhost.
+
+Each test gets its own repository (`manifests_repo`) and token, so tests never see each other's
+pull requests, statuses or hooks; `calls` counts the API requests a block of code makes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from fluxgate.sandbox.github import RequestRecord, RunningEmulator, start_in_thread
+
+TOKEN = "ghp_sandboxtoken0000000000000000000000"
+READ_ONLY_TOKEN = "ghp_readonly0000000000000000000000000"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start_in_thread(tmp_path_factory.mktemp("github"), webhook_backoff=0.05, record_bodies=True)
+    running.emulator.add_token(TOKEN, "fluxgate-bot")
+    running.emulator.add_token(READ_ONLY_TOKEN, "reader", write=False)
+    running.emulator.add_token("ghp_reviewer", "alice")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def manifests_repo(github: RunningEmulator) -> str:
+    """A fresh `acme/manifests-N` with one commit on main."""
+    name = f"acme/manifests-{next(_names)}"
+    github.emulator.create_repo(name, files={"README.md": "# manifests\n"})
+    return name
+
+
+class Calls:
+    """The API requests made inside `with calls.counting():`."""
+
+    def __init__(self, github: RunningEmulator) -> None:
+        self.github = github
+        self.made: list[RequestRecord] = []
+
+    @contextmanager
+    def counting(self) -> Iterator[list[RequestRecord]]:
+        start = len(self.github.emulator.requests)
+        self.made = []
+        yield self.made
+        self.made.extend(self.github.emulator.requests[start:])
+
+    def routes(self) -> list[str]:
+        return [f"{r.method} {r.route}" for r in self.made]
+
+
+@pytest.fixture
+def calls(github: RunningEmulator) -> Calls:
+    return Calls(github)
+
+
+@pytest.fixture
+def clone(tmp_path: Path, github: RunningEmulator):  # type: ignore[no-untyped-def]
+    """`git clone` of an emulated repo over smart HTTP, as a user would."""
+    import subprocess
+
+    def run(full_name: str, branch: str = "main") -> Path:
+        target = tmp_path / f"clone-{next(_names)}"
+        url = f"{github.url}/{full_name}.git"
+        subprocess.run(
+            ["git", "-c", f"http.extraHeader=Authorization: token {TOKEN}", "clone", "--quiet", "--branch",
+             branch, url, str(target)],
+            check=True, capture_output=True,
+        )
+        return target
+
+    return run
