@@ -6,6 +6,7 @@ pull requests, statuses or hooks; `calls` counts the API requests a block of cod
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +78,26 @@ def clone(tmp_path: Path, github: RunningEmulator):  # type: ignore[no-untyped-d
         return target
 
     return run
+
+
+def new_app_keys() -> tuple[str, str]:
+    """A GitHub App's RSA key pair: (private PEM, public PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private, public
+
+
+app_keys = functools.cache(new_app_keys)  # one pair per session: 2048-bit keys take a while
+
+
+@pytest.fixture
+def app_key() -> tuple[str, str]:
+    return app_keys()

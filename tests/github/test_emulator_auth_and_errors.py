@@ -15,11 +15,9 @@ from pathlib import Path
 import github as gh
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxgate.sandbox.github import RunningEmulator
-from tests.github.conftest import READ_ONLY_TOKEN, TOKEN
+from tests.github.conftest import READ_ONLY_TOKEN, TOKEN, new_app_keys
 
 _app_ids = itertools.count(7_500)
 
@@ -32,21 +30,6 @@ def anonymous(github: RunningEmulator) -> Iterator[httpx.Client]:
 
 def headers(token: str, scheme: str = "token") -> dict[str, str]:
     return {"Authorization": f"{scheme} {token}"}
-
-
-def _key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
-
-
-@pytest.fixture(scope="module")
-def app_key() -> tuple[str, str]:
-    """A GitHub App's RSA key pair: (private PEM, public PEM)."""
-    return _key()
 
 
 def install_app(github: RunningEmulator, public: str, token_ttl: int = 3600) -> tuple[int, int]:
@@ -176,7 +159,7 @@ def test_an_installation_token_needs_a_jwt_signed_by_the_apps_key(
     private, public = app_key
     app_id, installation = install_app(github, public)
     url = f"/app/installations/{installation}/access_tokens"
-    other_private, _ = _key()
+    other_private, _ = new_app_keys()
 
     garbage = anonymous.post(url, headers=headers("not-a-jwt", "Bearer"))
     forged = anonymous.post(url, headers=headers(gh.Auth.AppAuth(app_id, other_private).create_jwt(),

@@ -11,8 +11,6 @@ from typing import Any
 import github as gh
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from github.Repository import Repository
 
 from fluxgate.sandbox.github import RunningEmulator
@@ -35,17 +33,6 @@ def repo(github: RunningEmulator, manifests_repo: str) -> Repository:
 def api(github: RunningEmulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=github.url, headers={"Authorization": f"token {TOKEN}"}, timeout=30) as http:
         yield http
-
-
-@pytest.fixture(scope="module")
-def app_key() -> tuple[str, str]:
-    """A GitHub App's RSA key pair: (private PEM, public PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
 
 
 def head(github: RunningEmulator, repo: Repository) -> str:

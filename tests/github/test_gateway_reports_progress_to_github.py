@@ -8,8 +8,6 @@ from pathlib import Path
 
 import github as pygithub
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxgate.github import GitHubForbidden, GitHubGateway, GitHubSettings
 from fluxgate.sandbox.github import RunningEmulator
@@ -95,20 +93,6 @@ def test_a_failed_rollout_is_a_failure_status_with_its_log(
     )
     status = _reader(github, manifests_repo).get_deployment(deployment).get_statuses()[0]
     assert status.state == "failure" and status.target_url == "http://prefect.local/runs/7"
-
-
-@pytest.fixture(scope="module")
-def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def test_a_github_app_can_publish_a_check_run_summary(

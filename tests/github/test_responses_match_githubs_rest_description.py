@@ -22,8 +22,6 @@ from typing import Any
 import github as gh
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
@@ -35,7 +33,7 @@ from fluxgate.sandbox.github import Fault, RequestRecord, RunningEmulator, smart
 from fluxgate.sandbox.github.app import RecordAndFault, create_app
 from fluxgate.sandbox.github.emulator import Emulator
 from fluxgate.sandbox.github.server import free_port
-from tests.github.conftest import READ_ONLY_TOKEN, TOKEN
+from tests.github.conftest import READ_ONLY_TOKEN, TOKEN, app_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTION = ROOT / ".cache/npm/node_modules/@octokit/openapi/generated/api.github.com.json"
@@ -90,15 +88,6 @@ class Expect:
         response = self.http.request(method, path, **options)
         assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
         return response
-
-
-def _app_keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
 
 
 def _drive(stack: ExitStack, github: RunningEmulator) -> None:
@@ -169,7 +158,7 @@ def _drive(stack: ExitStack, github: RunningEmulator) -> None:
     assert [s.state for s in deployment.get_statuses()] == ["success", "in_progress"]
 
     # Check runs, as a GitHub App installation (the installation token is fetched on first use).
-    private, public = _app_keys()
+    private, public = app_keys()
     emulator.add_app(APP_ID, "fluxgate-ci", public, [INSTALLATION_ID])
     app_auth = gh.Auth.AppAuth(APP_ID, private)
     installed = _client(stack, url, app_auth.get_installation_auth(INSTALLATION_ID))
