@@ -1,5 +1,6 @@
 """The `fluxgate` command line."""
 
+from fluxgate.cli import connector as _connector  # noqa: F401  (registers `fluxgate connector`)
 from fluxgate.cli import demo as _demo  # noqa: F401  (registers `fluxgate demo`)
 from fluxgate.cli import sandbox as _sandbox  # noqa: F401  (registers `fluxgate sandbox`)
 from fluxgate.cli.app import app, main

@@ -115,13 +115,13 @@ def convert(exc: Exception, operation: str, repo: str) -> Exception:
             return GitHubNotMergeable(f"{where} failed: 405{detail}: {_CAUSE[405]}")
         if status in (409, 422):
             return GitHubRejected(f"{where} failed: {status}{detail}", said)
-        return GitHubUnavailable(f"{where} failed: {status}{detail} after retries", 30.0)
+        return GitHubUnavailable(f"{where} failed: {status}{detail} after retries", 5.0)
     if isinstance(exc, requests.exceptions.RetryError):
-        return GitHubUnavailable(f"{where} failed: GitHub kept answering with errors after retries", 30.0)
+        return GitHubUnavailable(f"{where} failed: GitHub kept answering with errors after retries", 5.0)
     if isinstance(exc, requests.exceptions.Timeout):
-        return GitHubUnavailable(f"{where} timed out", 10.0)
+        return GitHubUnavailable(f"{where} timed out", 5.0)
     if isinstance(exc, requests.exceptions.RequestException):
-        return GitHubUnavailable(f"{where} failed: cannot reach GitHub ({type(exc).__name__})", 10.0)
+        return GitHubUnavailable(f"{where} failed: cannot reach GitHub ({type(exc).__name__})", 5.0)
     return exc
 
 

@@ -1,0 +1,51 @@
+"""`fluxgate connector`: serve the connector (Flux events and GitHub webhooks in, GitHub updates out).
+
+Settings come from `FLUXGATE_*` environment variables (see `fluxgate.connector.settings`); secrets
+are read only from there, never from options, so they stay out of shell history and `ps`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fluxgate.cli.app import app, user_errors
+
+
+@app.command("connector")
+@user_errors
+def connector_command(
+    config: Annotated[
+        list[Path] | None,
+        typer.Option("--config", "-c", help="fluxgate.yaml of an app the connector serves; repeat."),
+    ] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Data folder (SQLite store).")] = None,
+    host: Annotated[str, typer.Option("--host")] = "0.0.0.0",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+) -> None:
+    """Receive Flux events and GitHub webhooks; keep GitHub statuses and Deployments in step."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from fluxgate.connector import Connector, ConnectorSettings
+    from fluxgate.errors import ConfigError
+
+    overrides: dict[str, object] = {}
+    if config:
+        overrides["configs"] = config
+    if data:
+        overrides["data_dir"] = data
+    try:
+        settings = ConnectorSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
+    connector = Connector(settings)
+    connector.start()
+    try:
+        uvicorn.run(connector.app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        connector.stop()

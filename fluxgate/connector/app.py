@@ -1,0 +1,173 @@
+"""The connector's HTTP face: Flux events and GitHub webhooks in, health and metrics out.
+
+A request is answered only after its delivery is stored (see `store`), and nothing slow happens on
+the request path: no GitHub call, no Prefect call. The checks that make a request unacceptable
+answer 4xx with a one-line reason: 413 body too large, 415 not JSON, 400 malformed or not an event
+of the kind the endpoint takes, 401 a signature that is missing or wrong when a key is configured.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fluxgate.connector.errors import EventRejected
+from fluxgate.connector.flux_events import FAILED_REASONS, READY_REASONS, parse_flux_event
+from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
+from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
+from fluxgate.connector.store import Store
+
+__all__ = ["create_app"]
+
+GITHUB_EVENTS = {"ping", "pull_request", "pull_request_review", "push", "workflow_run", "repository_dispatch"}
+KNOWN_REASONS = (
+    set(READY_REASONS) | set(FAILED_REASONS) | {"Progressing", "DependencyNotReady", "NewArtifact"}
+)
+
+
+class TooLarge(Exception):
+    pass
+
+
+def _problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() in (
+        "application/json",
+        "application/vnd.github+json",
+    )
+
+
+def create_app(
+    store: Store,
+    metrics: Metrics,
+    *,
+    flux_key: str | None,
+    webhook_secret: str | None,
+    max_body: int,
+    wake: Any = None,
+    ready_checks: tuple[Any, ...] = (),
+) -> Starlette:
+    def woke() -> None:
+        if wake is not None:
+            wake()
+
+    async def flux_events(request: Request) -> Response:
+        if not _is_json(request):
+            metrics.rejected.labels("flux", "415").inc()
+            return _problem(415, "Content-Type: expected application/json")
+        try:
+            body = await _read(request, max_body)
+        except TooLarge:
+            metrics.rejected.labels("flux", "413").inc()
+            return _problem(413, f"body: larger than {max_body} bytes")
+        if flux_key is not None and not verify_flux_signature(
+            body, request.headers.get("x-signature"), flux_key
+        ):
+            metrics.rejected.labels("flux", "401").inc()
+            return _problem(401, "X-Signature: missing or not a valid HMAC of the body")
+        try:
+            event = parse_flux_event(body)
+        except EventRejected as error:
+            metrics.rejected.labels("flux", "400").inc()
+            return _problem(400, str(error))
+        fresh = await run_in_threadpool(store.accept, "flux", event.fingerprint(), event.object.kind, body)
+        if fresh:
+            metrics.events.labels(
+                "flux", bounded(event.object.kind, KNOWN_KINDS), bounded(event.reason, KNOWN_REASONS)
+            ).inc()
+            woke()
+        else:
+            metrics.duplicates.labels("flux").inc()
+        return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
+
+    async def github_webhook(request: Request) -> Response:
+        if not _is_json(request):
+            metrics.rejected.labels("github", "415").inc()
+            return _problem(415, "Content-Type: expected application/json (set the webhook's content type)")
+        try:
+            body = await _read(request, max_body)
+        except TooLarge:
+            metrics.rejected.labels("github", "413").inc()
+            return _problem(413, f"body: larger than {max_body} bytes")
+        signature = request.headers.get("x-hub-signature-256")
+        if webhook_secret is not None and not verify_github_signature(body, signature, webhook_secret):
+            metrics.rejected.labels("github", "401").inc()
+            return _problem(401, "X-Hub-Signature-256: missing or not a valid HMAC of the body")
+        event = request.headers.get("x-github-event", "")
+        delivery = request.headers.get("x-github-delivery", "")
+        if not event or not delivery:
+            metrics.rejected.labels("github", "400").inc()
+            return _problem(400, f"{'X-GitHub-Event' if not event else 'X-GitHub-Delivery'}: header missing")
+        try:
+            json.loads(body)
+        except ValueError:
+            metrics.rejected.labels("github", "400").inc()
+            return _problem(400, "body: not JSON")
+        if event not in GITHUB_EVENTS:
+            return JSONResponse({"accepted": False, "ignored": event}, status_code=202)
+        fresh = await run_in_threadpool(store.accept, "github", f"github:{delivery}", event, body)
+        if fresh:
+            metrics.events.labels("github", event, "none").inc()
+            woke()
+        else:
+            metrics.duplicates.labels("github").inc()
+        return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        checks = {"store": await run_in_threadpool(store.ping)}
+        for check in ready_checks:
+            name, ok = await run_in_threadpool(check)
+            checks[name] = ok
+        return JSONResponse(
+            {"ready": all(checks.values()), "checks": checks},
+            status_code=200 if all(checks.values()) else 503,
+        )
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def deliveries(request: Request) -> Response:
+        state = request.query_params.get("state")
+        return JSONResponse(
+            {
+                "counts": await run_in_threadpool(store.counts),
+                "deliveries": await run_in_threadpool(store.listing, state),
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/flux/events", flux_events, methods=["POST"]),
+            Route("/github/webhook", github_webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/deliveries", deliveries, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,289 @@
+"""GitHub webhook deliveries as typed facts: the few fields fluxgate acts on, checked, nothing more.
+
+The connector's GitHub endpoint calls `parse_github_event(X-GitHub-Event, raw body)` on every (already
+verified) delivery. A merged or closed promotion PR becomes the merge result a waiting stage resumes
+with; reviews, pushes, workflow runs and dispatches become facts the reconcilers can record. Events
+fluxgate does not act on give None without their payload being read; a payload of a handled event
+that lacks a field we read gives `EventRejected` naming its JSON path (`pull_request.number: missing`).
+
+Payload shapes follow GitHub's documented examples (npm `@octokit/webhooks-examples`); only JSON
+deliveries are read (a hook must use content type `application/json`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from fluxgate.connector.errors import EventRejected, json_object, rejected_from
+from fluxgate.github.pr_text import Promotion, read_marker
+
+__all__ = [
+    "HANDLED_EVENTS",
+    "DispatchFact",
+    "EventRejected",
+    "Fact",
+    "PingFact",
+    "PullRequestFact",
+    "PushFact",
+    "ReviewFact",
+    "WorkflowRunFact",
+    "parse_github_event",
+]
+
+_FACT = ConfigDict(frozen=True, extra="forbid")
+_WIRE = ConfigDict(strict=True, extra="ignore")
+
+
+# --- facts -----------------------------------------------------------------------------------------
+
+
+class PullRequestFact(BaseModel):
+    """A pull_request delivery; `merge_sha` only once merged (GitHub fills it with a test merge before)."""
+
+    model_config = _FACT
+
+    repo: str
+    number: int
+    action: str
+    merged: bool
+    merge_sha: str | None
+    merged_by: str | None
+    url: str
+    head_branch: str
+    head_sha: str
+    base_branch: str
+    promotion: Promotion | None
+    kind: Literal["pull_request"] = "pull_request"
+
+
+class ReviewFact(BaseModel):
+    """A pull_request_review delivery; `state` lower-case as webhooks send it (approved, ...)."""
+
+    model_config = _FACT
+
+    repo: str
+    number: int
+    state: str
+    user: str | None  # None for a deleted account
+    commit_id: str | None
+    promotion: Promotion | None
+    action: str = "submitted"
+    kind: Literal["pull_request_review"] = "pull_request_review"
+
+
+class PushFact(BaseModel):
+    """A push delivery: `ref` is the full ref (`refs/heads/main`); a zero `before`/`after` = create/delete."""
+
+    model_config = _FACT
+
+    repo: str
+    ref: str
+    before: str
+    after: str
+    pusher: str
+    kind: Literal["push"] = "push"
+
+
+class WorkflowRunFact(BaseModel):
+    """A workflow_run delivery: one run of an Actions workflow and where it stands."""
+
+    model_config = _FACT
+
+    repo: str
+    name: str | None
+    status: str | None
+    conclusion: str | None
+    head_sha: str
+    head_branch: str | None
+    url: str
+    kind: Literal["workflow_run"] = "workflow_run"
+
+
+class DispatchFact(BaseModel):
+    """A repository_dispatch delivery; GitHub sends the dispatch's `event_type` as `action`."""
+
+    model_config = _FACT
+
+    repo: str
+    event_type: str
+    client_payload: dict[str, Any]
+    kind: Literal["repository_dispatch"] = "repository_dispatch"
+
+
+class PingFact(BaseModel):
+    """The ping GitHub sends when a hook is created; `repo` is None for organisation hooks."""
+
+    model_config = _FACT
+
+    repo: str | None
+    hook_id: int | None
+    kind: Literal["ping"] = "ping"
+
+
+Fact: TypeAlias = PullRequestFact | ReviewFact | PushFact | WorkflowRunFact | DispatchFact | PingFact
+
+
+# --- the parts of GitHub's payloads we read ----------------------------------------------------------
+
+
+class _Wire(BaseModel):
+    model_config = _WIRE
+
+
+class _Repository(_Wire):
+    full_name: str
+
+
+class _User(_Wire):
+    login: str
+
+
+class _Branch(_Wire):
+    ref: str
+    sha: str
+
+
+class _PullRequest(_Wire):
+    number: int
+    html_url: str
+    body: str | None = None
+    merged: bool | None = None
+    merge_commit_sha: str | None = None
+    merged_by: _User | None = None
+    head: _Branch
+    base: _Branch
+
+
+class _PullRequestEvent(_Wire):
+    action: str
+    repository: _Repository
+    pull_request: _PullRequest
+
+
+class _Review(_Wire):
+    state: str
+    user: _User | None = None
+    commit_id: str | None = None
+
+
+class _ReviewedPullRequest(_Wire):
+    number: int
+    body: str | None = None
+
+
+class _ReviewEvent(_Wire):
+    action: str
+    repository: _Repository
+    review: _Review
+    pull_request: _ReviewedPullRequest
+
+
+class _Pusher(_Wire):
+    name: str
+
+
+class _PushEvent(_Wire):
+    ref: str
+    before: str
+    after: str
+    repository: _Repository
+    pusher: _Pusher
+
+
+class _WorkflowRun(_Wire):
+    name: str | None = None
+    status: str | None = None
+    conclusion: str | None = None
+    head_sha: str
+    head_branch: str | None = None
+    html_url: str
+
+
+class _WorkflowRunEvent(_Wire):
+    repository: _Repository
+    workflow_run: _WorkflowRun
+
+
+class _DispatchEvent(_Wire):
+    action: str
+    repository: _Repository
+    client_payload: dict[str, Any] | None = None
+
+
+class _PingEvent(_Wire):
+    hook_id: int | None = None
+    repository: _Repository | None = None
+
+
+def _pull_request(data: dict[str, Any]) -> Fact:
+    event = _PullRequestEvent.model_validate(data)
+    pr = event.pull_request
+    merged = bool(pr.merged)
+    return PullRequestFact(
+        repo=event.repository.full_name, number=pr.number, action=event.action, merged=merged,
+        merge_sha=pr.merge_commit_sha if merged else None,
+        merged_by=pr.merged_by.login if merged and pr.merged_by else None,
+        url=pr.html_url, head_branch=pr.head.ref, head_sha=pr.head.sha, base_branch=pr.base.ref,
+        promotion=read_marker(pr.body),
+    )
+
+
+def _review(data: dict[str, Any]) -> Fact:
+    event = _ReviewEvent.model_validate(data)
+    review = event.review
+    return ReviewFact(
+        repo=event.repository.full_name, number=event.pull_request.number, action=event.action,
+        state=review.state.lower(), user=review.user.login if review.user else None,
+        commit_id=review.commit_id, promotion=read_marker(event.pull_request.body),
+    )
+
+
+def _push(data: dict[str, Any]) -> Fact:
+    event = _PushEvent.model_validate(data)
+    return PushFact(repo=event.repository.full_name, ref=event.ref, before=event.before, after=event.after,
+                    pusher=event.pusher.name)
+
+
+def _workflow_run(data: dict[str, Any]) -> Fact:
+    event = _WorkflowRunEvent.model_validate(data)
+    run = event.workflow_run
+    return WorkflowRunFact(repo=event.repository.full_name, name=run.name, status=run.status,
+                           conclusion=run.conclusion, head_sha=run.head_sha, head_branch=run.head_branch,
+                           url=run.html_url)
+
+
+def _dispatch(data: dict[str, Any]) -> Fact:
+    event = _DispatchEvent.model_validate(data)
+    return DispatchFact(repo=event.repository.full_name, event_type=event.action,
+                        client_payload=event.client_payload or {})
+
+
+def _ping(data: dict[str, Any]) -> Fact:
+    event = _PingEvent.model_validate(data)
+    return PingFact(repo=event.repository.full_name if event.repository else None, hook_id=event.hook_id)
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Fact]] = {
+    "ping": _ping,
+    "pull_request": _pull_request,
+    "pull_request_review": _review,
+    "push": _push,
+    "workflow_run": _workflow_run,
+    "repository_dispatch": _dispatch,
+}
+HANDLED_EVENTS = frozenset(_PARSERS)
+
+
+def parse_github_event(event: str, payload: bytes | str | Mapping[str, Any]) -> Fact | None:
+    """The fact in one delivery (`event` is the X-GitHub-Event header); None for events we ignore."""
+    parse = _PARSERS.get(event.strip().lower())
+    if parse is None:
+        return None
+    data = json_object(payload)
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        raise rejected_from(exc) from None

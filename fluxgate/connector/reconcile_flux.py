@@ -1,0 +1,168 @@
+"""What a Flux event changes in GitHub: a commit status per object, and the environment's Deployment.
+
+One pass per event, in the order Flux's controllers think: route it (app, env, cluster), keep the
+newest report per object, then bring GitHub in line. Every side effect is keyed in the store, so a
+repeated or re-processed event posts nothing twice, and the periodic `ReconciliationSucceeded`
+that Flux repeats every interval is not news.
+
+Deployment states follow the environment, not the single object: `in_progress` while anything is
+progressing, `failure` on a final failure, `success` only once every cluster of the environment
+reports ready at this revision or a later one (Flux applies the branch head, which may contain
+commits after ours).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fluxgate.connector.flux_events import FluxEvent, change_set_summary, classify, parse_flux_event
+from fluxgate.connector.metrics import Metrics
+from fluxgate.connector.routing import Route, Router
+from fluxgate.connector.store import ObjectState, Store
+from fluxgate.github import GitHubGateway
+
+__all__ = ["FluxReconciler", "Ignored"]
+
+_STATUS = {"progressing": "pending", "waiting": "pending", "ready": "success", "failed": "failure"}
+_TERMINAL = {"success", "failure"}
+
+
+class Ignored(Exception):
+    """The delivery is valid but asks nothing of us (unknown kind, unroutable, stale): why, in one line."""
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def describe(event: FluxEvent, outcome: str) -> str:
+    if outcome == "progressing":
+        return f"Progressing: {change_set_summary(event.message) or _first_line(event.message)}"
+    if outcome == "waiting":
+        return f"Waiting: {_first_line(event.message)}"
+    if outcome == "ready":
+        return f"Ready: {_first_line(event.message)}"
+    return f"{event.reason}: {_first_line(event.message)}"
+
+
+class FluxReconciler:
+    def __init__(
+        self, store: Store, router: Router, github: Callable[[], GitHubGateway], metrics: Metrics
+    ) -> None:
+        self.store, self.router, self.github, self.metrics = store, router, github, metrics
+
+    def handle(self, body: bytes) -> str:
+        event = parse_flux_event(body)
+        outcome = classify(event)
+        obj = event.object
+        if outcome == "ignored":
+            raise Ignored(f"{obj.kind} {event.reason}: not a rollout state fluxgate tracks")
+        route = self.router.route(event)
+        if route is None:
+            raise Ignored(f"{obj.kind} {obj.namespace}/{obj.name}: no environment and cluster match it")
+        if event.revision is None or len(event.revision.sha) != 40:
+            raise Ignored(f"{obj.kind} {obj.namespace}/{obj.name}: no git commit in the revision")
+        sha = event.revision.sha
+        stamp = event.timestamp.timestamp() if event.timestamp else 0.0
+        state = ObjectState(
+            route.app,
+            route.env,
+            route.cluster,
+            obj.kind,
+            obj.namespace,
+            obj.name,
+            sha,
+            outcome,
+            event.reason,
+            event.message[:2000],
+            stamp,
+        )
+        key = "/".join([route.app, route.env, route.cluster, obj.kind, obj.namespace, obj.name])
+        if not self.store.record_object(state, key):
+            raise Ignored(f"{obj.kind} {obj.namespace}/{obj.name}: older than the last report")
+        context = f"fluxgate/{route.env}/{route.cluster}/{obj.kind.lower()}/{obj.name}"
+        posted = self._status(route.repo, sha, context, _STATUS[outcome], describe(event, outcome))
+        deployment = self._deployment(route, sha, outcome, event)
+        return (
+            f"{context}: {_STATUS[outcome]}"
+            + ("" if posted else " (no news)")
+            + (f"; deployment {deployment}" if deployment else "")
+        )
+
+    # -- commit statuses ------------------------------------------------------------------------
+    def _status(self, repo: str, sha: str, context: str, state: str, description: str) -> bool:
+        key = f"status:{repo}:{sha}:{context}"
+        if self.store.effect_done(key) == state:
+            return False
+        self.metrics.github_calls.labels("set_status").inc()
+        self.github().set_status(repo, sha, state, context, description)  # type: ignore[arg-type]
+        self.store.record_effect(key, state)
+        return True
+
+    # -- deployments ----------------------------------------------------------------------------
+    def _deployment_id(self, route: Route, sha: str) -> int:
+        key = f"deployment:{route.repo}:{route.env}:{sha}"
+        known = self.store.effect_done(key)
+        if known:
+            return int(known)
+        self.metrics.github_calls.labels("create_deployment").inc()
+        deployment = self.github().create_deployment(
+            route.repo,
+            sha,
+            route.env,
+            f"{route.app} at {sha[:12]}",
+            payload={"app": route.app, "env": route.env, "revision": sha},
+            production=route.production,
+        )
+        self.store.record_effect(key, str(deployment))
+        return deployment
+
+    def _deployment(self, route: Route, sha: str, outcome: str, event: FluxEvent) -> str | None:
+        if outcome == "failed":
+            target, description = "failure", describe(event, outcome)
+        elif outcome == "ready" and self.ready(route, sha):
+            target, description = "success", f"{route.app} is ready on every cluster of {route.env}"
+        else:
+            target, description = "in_progress", f"Flux is applying {sha[:12]} to {route.env}"
+        deployment = self._deployment_id(route, sha)
+        key = f"deployment-state:{route.repo}:{deployment}"
+        last = self.store.effect_done(key)
+        if last == target or (last in _TERMINAL and target == "in_progress"):
+            return None
+        self.metrics.github_calls.labels("set_deployment_status").inc()
+        self.github().set_deployment_status(route.repo, deployment, target, description)  # type: ignore[arg-type]
+        self.store.record_effect(key, target)
+        return target
+
+    def ready(self, route: Route, sha: str) -> bool:
+        """Every cluster of the environment reports ready at `sha` or a revision that contains it."""
+        env = self.router.environment(route.app, route.env)
+        if env is None:
+            return False
+        reports = self.store.objects_of(route.app, route.env)
+        for cluster in env.clusters:
+            mine = [r for r in reports if r.cluster == cluster.name]
+            listed = cluster.kustomizations + cluster.helm_releases
+            if listed:
+                mine = [r for r in mine if r.name in listed or f"{r.namespace}/{r.name}" in listed]
+                if len(mine) < len(listed):
+                    return False
+            if not mine or not all(
+                r.outcome == "ready" and self._contains(route.repo, r.revision, sha) for r in mine
+            ):
+                return False
+        return True
+
+    def _contains(self, repo: str, revision: str | None, sha: str) -> bool:
+        if revision is None:
+            return False
+        if revision == sha:
+            return True
+        key = f"ancestor:{repo}:{sha}:{revision}"
+        known = self.store.effect_done(key)
+        if known is not None:
+            return known == "1"
+        self.metrics.github_calls.labels("compare").inc()
+        answer = self.github().is_ancestor(repo, sha, revision)
+        self.store.record_effect(key, "1" if answer else "0")
+        return answer

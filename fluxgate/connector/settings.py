@@ -1,0 +1,35 @@
+"""Connector settings, from `FLUXGATE_*` environment variables (secrets never go on a command line).
+
+`FLUXGATE_FLUX_HMAC_KEY` and `FLUXGATE_WEBHOOK_SECRET` switch signature checks on; GitHub access
+uses the gateway's settings under `FLUXGATE_GITHUB__*` (e.g. `FLUXGATE_GITHUB__TOKEN`,
+`FLUXGATE_GITHUB__API_URL`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fluxgate.github import GitHubSettings
+
+__all__ = ["ConnectorSettings"]
+
+
+class ConnectorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLUXGATE_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(Path(".fluxgate/connector"), description="Holds the SQLite store by default")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; PostgreSQL for several replicas")
+    configs: list[Path] = Field(default_factory=list, description="fluxgate.yaml files of the apps served")
+    flux_hmac_key: SecretStr | None = Field(None, description="generic-hmac provider token; required if set")
+    webhook_secret: SecretStr | None = Field(None, description="GitHub webhook secret; required if set")
+    github: GitHubSettings | None = None
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    workers: int = Field(8, ge=1, le=64, description="Parallel GitHub calls while processing")
+    batch: int = Field(64, ge=1)
+    max_attempts: int = Field(10, ge=1, description="Then a delivery is parked as failed (listed, kept)")
+    backoff: float = Field(1.0, ge=0, description="First retry delay; doubles per attempt, capped at 5 min")
+    poll_interval: float = Field(0.05, gt=0)
+    lease: float = Field(120.0, gt=0, description="A crashed worker's claims come back after this")

@@ -1,0 +1,320 @@
+"""The connector's durable store. Its inbox guarantees every accepted delivery is on disk before the
+sender gets its 2xx.
+
+Flux never persists or re-sends notifications, and GitHub re-sends only by hand, so an event the
+connector acknowledged and then lost is gone for good. `Store.accept` stores the raw body with a
+dedupe key (GitHub's `X-GitHub-Delivery`, or a Flux event's fingerprint) in one short transaction;
+workers `claim` batches with a lease, so a crashed worker's claims come back after the lease, and
+mark each delivery done, ignored, or failed-with-backoff.
+
+The same code runs on SQLite (default: one WAL file under the data dir, one replica) and
+PostgreSQL (by URL, several replicas: claims use `FOR UPDATE SKIP LOCKED`, so two replicas never
+take the same delivery). Side effects are recorded in `effects` by key, so a delivery processed
+again after a crash skips what already succeeded; `objects` keeps the last state each Flux object
+reported, which is what readiness of an environment is computed from.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["Delivery", "ObjectState", "Store", "sqlite_url"]
+
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),  # flux | github
+    Column("dedupe_key", String(128), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),  # the GitHub event or Flux object kind
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("state", String(16), nullable=False, index=True),  # pending | done | ignored | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Float),
+    Column("note", Text),  # why it was ignored, or the last error
+)
+
+effects = Table(
+    "effects",
+    metadata,
+    Column("key", String(255), primary_key=True),  # e.g. status:<repo>:<sha>:<context>:<state>
+    Column("value", Text),
+    Column("at", Float, nullable=False),
+)
+
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("key", String(255), primary_key=True),  # app/env/cluster/kind/namespace/name
+    Column("app", String(64), nullable=False, index=True),
+    Column("env", String(64), nullable=False),
+    Column("cluster", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("namespace", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("revision", String(64)),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("event_time", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    app: str
+    env: str
+    cluster: str
+    kind: str
+    namespace: str
+    name: str
+    revision: str | None
+    outcome: str
+    reason: str
+    message: str
+    event_time: float
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'connector.db'}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    source: str
+    kind: str
+    body: bytes
+    received_at: float
+    attempts: int
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, url: str, lease: float = 60.0) -> None:
+        self.url = url
+        self.lease = lease
+        self.worker_id = uuid.uuid4().hex[:12]
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        if self._sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+        if self._sqlite:
+            self._release_claims()
+
+    def _release_claims(self) -> None:
+        """SQLite serves one replica, so claims found at start-up belong to a process that died
+        (`kill -9` mid-batch): hand them back now instead of after the lease."""
+        with self._tx() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.state == "pending", deliveries.c.claimed_by.is_not(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _insert(self) -> Any:
+        dialect = sqlite if self._sqlite else postgresql
+        return dialect.insert(deliveries)
+
+    # -- receiving ------------------------------------------------------------------------------
+    def accept(self, source: str, dedupe_key: str, kind: str, body: bytes) -> bool:
+        """Store a delivery; False when the same key was accepted before (a replay or a retry)."""
+        now = time.time()
+        statement = (
+            self._insert()
+            .values(
+                source=source,
+                dedupe_key=dedupe_key[:128],
+                kind=kind[:64],
+                body=body,
+                received_at=now,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        with self._tx() as conn:
+            return bool(conn.execute(statement).rowcount)
+
+    def ignore_now(self, delivery_id: int, note: str) -> None:
+        self._finish(delivery_id, "ignored", note)
+
+    # -- working --------------------------------------------------------------------------------
+    def claim(self, limit: int = 64) -> list[Delivery]:
+        """Take up to `limit` due deliveries, oldest first, for `lease` seconds."""
+        now = time.time()
+        due = (
+            select(deliveries.c.id)
+            .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+            .where((deliveries.c.claimed_until.is_(None)) | (deliveries.c.claimed_until < now))
+            .order_by(deliveries.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(claimed_by=self.worker_id, claimed_until=now + self.lease)
+            .returning(
+                deliveries.c.id,
+                deliveries.c.source,
+                deliveries.c.kind,
+                deliveries.c.body,
+                deliveries.c.received_at,
+                deliveries.c.attempts,
+            )
+        )
+        with self._tx() as conn:
+            rows = conn.execute(statement).all()
+        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+
+    def _finish(self, delivery_id: int, state: str, note: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(state=state, note=note, claimed_by=None, claimed_until=None)
+            )
+
+    def done(self, delivery_id: int, note: str | None = None) -> None:
+        self._finish(delivery_id, "done", note)
+
+    def ignored(self, delivery_id: int, note: str) -> None:
+        self._finish(delivery_id, "ignored", note)
+
+    def retry_later(
+        self, delivery_id: int, attempts: int, error: str, delay: float, max_attempts: int
+    ) -> bool:
+        """Back off; after `max_attempts` the delivery is parked as failed (listed, never dropped)."""
+        exhausted = attempts + 1 >= max_attempts
+        with self._tx() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    attempts=attempts + 1,
+                    note=error[:1000],
+                    next_attempt_at=time.time() + delay,
+                    claimed_by=None,
+                    claimed_until=None,
+                    state="failed" if exhausted else "pending",
+                )
+            )
+        return not exhausted
+
+    # -- effects --------------------------------------------------------------------------------
+    def effect_done(self, key: str) -> str | None:
+        """The recorded result of a side effect, or None when it has not succeeded yet."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(effects.c.value).where(effects.c.key == key[:255])
+            ).scalar_one_or_none()
+
+    def record_effect(self, key: str, value: str = "") -> None:
+        dialect = sqlite if self._sqlite else postgresql
+        statement = dialect.insert(effects).values(key=key[:255], value=value, at=time.time())
+        statement = statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+        with self._tx() as conn:
+            conn.execute(statement)
+
+    # -- Flux objects ---------------------------------------------------------------------------
+    def record_object(self, state: ObjectState, key: str) -> bool:
+        """Keep the newest report per object; False when `state` is older than what is stored
+        (events can arrive out of order after retries)."""
+        dialect = sqlite if self._sqlite else postgresql
+        values = {"key": key[:255], **state.__dict__}
+        statement = dialect.insert(objects).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={k: v for k, v in values.items() if k != "key"},
+            where=objects.c.event_time <= state.event_time,
+        )
+        with self._tx() as conn:
+            return bool(conn.execute(statement).rowcount)
+
+    def objects_of(self, app: str, env: str) -> list[ObjectState]:
+        query = select(objects).where(objects.c.app == app, objects.c.env == env)
+        with self.engine.connect() as conn:
+            return [
+                ObjectState(**{k: v for k, v in row._mapping.items() if k != "key"})
+                for row in conn.execute(query)
+            ]
+
+    # -- observing ------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all()
+        return {state: int(count) for state, count in rows}
+
+    def listing(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = (
+            select(
+                deliveries.c.id,
+                deliveries.c.source,
+                deliveries.c.kind,
+                deliveries.c.state,
+                deliveries.c.attempts,
+                deliveries.c.note,
+            )
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        if state:
+            query = query.where(deliveries.c.state == state)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except Exception:
+            return False

@@ -1,0 +1,142 @@
+"""Processing the inbox, off the request path: claim a batch, work it in parallel, settle each delivery.
+
+Deliveries about the same Flux object (or the same GitHub repository) are handled in arrival order
+by one thread; different objects run in parallel, so a slow GitHub (100 ms a call) does not queue
+every environment behind one. Each delivery ends in exactly one of: done, ignored (with the
+reason), retried later with exponential backoff (honouring a `retry_after` the error carries), or
+parked as failed after `max_attempts`. An exception never stops the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fluxgate.connector.metrics import Metrics
+from fluxgate.connector.reconcile_flux import Ignored
+from fluxgate.connector.store import Delivery, Store
+from fluxgate.errors import FluxgateError, RetryableError
+
+__all__ = ["Handler", "Worker"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Delivery], str]
+MAX_DELAY = 300.0
+
+
+def group_of(delivery: Delivery) -> str:
+    """Deliveries that must be handled in order share a group."""
+    try:
+        body = json.loads(delivery.body)
+    except ValueError:
+        return f"{delivery.source}:{delivery.id}"
+    if delivery.source == "flux" and isinstance(body, dict):
+        obj = body.get("involvedObject") or {}
+        if isinstance(obj, dict):
+            return f"flux:{obj.get('kind')}/{obj.get('namespace')}/{obj.get('name')}"
+    if isinstance(body, dict) and isinstance(body.get("repository"), dict):
+        return f"github:{body['repository'].get('full_name')}"
+    return f"{delivery.source}:{delivery.id}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        handlers: dict[str, Handler],
+        metrics: Metrics,
+        *,
+        threads: int = 8,
+        batch: int = 64,
+        max_attempts: int = 10,
+        backoff: float = 1.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.store, self.handlers, self.metrics = store, handlers, metrics
+        self.batch, self.max_attempts, self.backoff, self.poll_interval = (
+            batch,
+            max_attempts,
+            backoff,
+            poll_interval,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="connector-worker")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="connector-inbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._pool.shutdown(wait=True)
+
+    def wake(self) -> None:
+        """A new delivery arrived: look now instead of at the next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the store is down, say: keep the loop alive and try again
+                log.exception("inbox loop failed; retrying")
+                worked = 0
+            if not worked:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        claimed = self.store.claim(self.batch)
+        groups: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in claimed:
+            groups[group_of(delivery)].append(delivery)
+        list(self._pool.map(self._work_group, groups.values()))
+        return len(claimed)
+
+    def _work_group(self, group: list[Delivery]) -> None:
+        for delivery in group:
+            self._work(delivery)
+
+    def _work(self, delivery: Delivery) -> None:
+        handler = self.handlers.get(delivery.source)
+        try:
+            if handler is None:
+                raise Ignored(f"no handler for {delivery.source}")
+            note = handler(delivery)
+        except Ignored as why:
+            self.store.ignored(delivery.id, str(why))
+            self._settled(delivery, "ignored")
+        except FluxgateError as error:  # GitHub down or refusing: back off (a fixed token heals it)
+            self._retry(delivery, error)
+        except Exception as error:  # a bug or an unexpected answer: keep the delivery, try again later
+            log.exception("processing delivery %s failed", delivery.id)
+            self._retry(delivery, error)
+        else:
+            self.store.done(delivery.id, note)
+            self._settled(delivery, "done")
+
+    def _settled(self, delivery: Delivery, result: str) -> None:
+        self.metrics.processed.labels(delivery.source, result).inc()
+        self.metrics.latency.labels(delivery.source).observe(max(0.0, time.time() - delivery.received_at))
+
+    def _retry(self, delivery: Delivery, error: Exception) -> None:
+        delay = min(MAX_DELAY, self.backoff * 2**delivery.attempts)
+        if isinstance(error, RetryableError):
+            delay = max(delay, min(MAX_DELAY, error.retry_after))
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        again = self.store.retry_later(delivery.id, delivery.attempts, message, delay, self.max_attempts)
+        self.metrics.retries.labels(delivery.source).inc()
+        if not again:
+            self.metrics.processed.labels(delivery.source, "failed").inc()
+            log.warning("delivery %s parked as failed: %s", delivery.id, message)

@@ -1,0 +1,179 @@
+"""The connector as a real process (`fluxgate connector`), talking to the emulated GitHub over HTTP.
+
+Each test gets its own manifests repository and its own connector (data folder, port, keys), so
+deliveries, statuses and Deployments never leak between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fluxgate.connector.signatures import flux_signature, github_signature
+from fluxgate.sandbox.github import RunningEmulator, free_port
+from tests.cli.conftest import EXAMPLES, FLUXGATE
+from tests.github.conftest import TOKEN, github, manifests_repo  # noqa: F401  (shared fixtures)
+
+FLUX_KEY = "flux-hmac-key-for-tests"
+WEBHOOK_SECRET = "github-webhook-secret-for-tests"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "flux"
+
+
+@dataclass
+class ConnectorProcess:
+    url: str
+    data: Path
+    config: Path
+    repo: str
+    env: dict[str, str]
+    port: int
+    proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                str(FLUXGATE),
+                "connector",
+                "--config",
+                str(self.config),
+                "--data",
+                str(self.data),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"connector exited: {self.proc.communicate()[1]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("connector did not start")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """`kill -9`: no chance to flush or finish anything."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.communicate(timeout=10)
+
+    def stop(self) -> str:
+        if self.proc is None or self.proc.poll() is not None:
+            return ""
+        self.proc.terminate()
+        return self.proc.communicate(timeout=30)[1]
+
+    # -- sending -------------------------------------------------------------------------------
+    def flux(
+        self, event: dict[str, Any] | bytes, key: str | None = FLUX_KEY, **headers: str
+    ) -> httpx.Response:
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        sent = {"Content-Type": "application/json", "Gotk-Component": "kustomize-controller", **headers}
+        if key is not None:
+            sent["X-Signature"] = flux_signature(body, key)
+        return httpx.post(f"{self.url}/flux/events", content=body, headers=sent, timeout=10)
+
+    def webhook(
+        self, event: str, payload: dict[str, Any], delivery: str, secret: str = WEBHOOK_SECRET
+    ) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        return httpx.post(
+            f"{self.url}/github/webhook",
+            content=body,
+            timeout=10,
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": github_signature(body, secret),
+            },
+        )
+
+    def settle(self, timeout: float = 20) -> dict[str, Any]:
+        """Wait until nothing is pending; returns the deliveries listing."""
+        deadline = time.monotonic() + timeout
+        while True:
+            listing = httpx.get(f"{self.url}/deliveries", timeout=5).json()
+            if not listing["counts"].get("pending"):
+                return listing
+            assert time.monotonic() < deadline, listing
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> Iterator[ConnectorProcess]:  # noqa: F811
+    text = (EXAMPLES / "shop" / "fluxgate.yaml").read_text()
+    config = tmp_path / "fluxgate.yaml"
+    config.write_text(re.sub(r"repo: acme/shop-manifests", f"repo: {manifests_repo}", text))
+    port = free_port()
+    env = {
+        **os.environ,
+        "FLUXGATE_GITHUB__API_URL": github.url,
+        "FLUXGATE_GITHUB__TOKEN": TOKEN,
+        "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
+        "FLUXGATE_GITHUB__BACKOFF": "0.05",
+        "FLUXGATE_GITHUB__RETRIES": "1",
+        "FLUXGATE_FLUX_HMAC_KEY": FLUX_KEY,
+        "FLUXGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "FLUXGATE_BACKOFF": "0.1",
+    }
+    process = ConnectorProcess(
+        f"http://127.0.0.1:{port}", tmp_path / "data", config, manifests_repo, env, port
+    )
+    process.start()
+    yield process
+    errors = process.stop()
+    assert "Traceback" not in errors, errors
+
+
+def kustomization_event(
+    sha: str,
+    reason: str,
+    message: str,
+    *,
+    env: str = "dev",
+    cluster: str = "dev-eu",
+    name: str = "shop",
+    severity: str = "info",
+    timestamp: str = "2026-01-01T10:00:00Z",
+    prefixed: bool = False,
+) -> dict[str, Any]:
+    """A Flux event as the generic provider sends it, labelled by the Alert's eventMetadata."""
+    prefix = "kustomize.toolkit.fluxcd.io/" if prefixed else ""
+    return {
+        "involvedObject": {
+            "kind": "Kustomization",
+            "namespace": "flux-system",
+            "name": name,
+            "uid": "0c9c2e41-1111-2222-3333-444455556666",
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        },
+        "severity": severity,
+        "timestamp": timestamp,
+        "message": message,
+        "reason": reason,
+        "metadata": {f"{prefix}revision": f"main@sha1:{sha}", "env": env, "cluster": cluster},
+        "reportingController": "kustomize-controller",
+        "reportingInstance": "kustomize-controller-7c7b47f5f-8bhrp",
+    }

@@ -1,0 +1,53 @@
+"""An accepted event survives anything: GitHub being down, and a `kill -9` of the connector."""
+
+from __future__ import annotations
+
+import httpx
+
+from fluxgate.sandbox.github import Fault, RunningEmulator
+from tests.connector.conftest import ConnectorProcess, kustomization_event
+
+
+def _head(github: RunningEmulator, repo: str) -> str:
+    sha = github.emulator.git(github.emulator.state.repos[repo]).ref("refs/heads/main")
+    assert sha
+    return sha
+
+
+def test_events_accepted_before_a_kill_9_are_processed_after_restart(
+    github: RunningEmulator, connector: ConnectorProcess
+) -> None:
+    sha = _head(github, connector.repo)
+    github.emulator.inject(Fault(status=503, path=f"/repos/{connector.repo}/", times=10_000))
+    clusters = [("dev", "dev-eu"), ("staging", "staging-eu"), ("prod", "prod-eu"), ("prod", "prod-us")]
+    for env, cluster in clusters:
+        answer = connector.flux(
+            kustomization_event(sha, "ReconciliationSucceeded", "done", env=env, cluster=cluster)
+        )
+        assert answer.status_code == 202
+    connector.kill()
+    github.emulator.faults.clear()
+    assert github.emulator.state.repos[connector.repo].statuses == []
+    connector.start()
+    connector.settle(timeout=60)
+    posted = {s.context for s in github.emulator.state.repos[connector.repo].statuses}
+    assert posted == {f"fluxgate/{env}/{cluster}/kustomization/shop" for env, cluster in clusters}
+
+
+def test_github_outages_are_retried_until_the_status_lands(
+    github: RunningEmulator, connector: ConnectorProcess
+) -> None:
+    sha = _head(github, connector.repo)
+    github.emulator.inject(
+        Fault(status=502, method="POST", path=f"/repos/{connector.repo}/statuses/", times=2)
+    )
+    connector.flux(kustomization_event(sha, "Progressing", "Deployment/shop-dev/shop-web configured"))
+    connector.settle(timeout=60)
+    assert [s.state for s in github.emulator.state.repos[connector.repo].statuses] == ["pending"]
+    metrics = httpx.get(f"{connector.url}/metrics", timeout=5).text
+    assert 'fluxgate_connector_retries_total{source="flux"}' in metrics
+    assert (
+        'fluxgate_connector_events_total{kind="Kustomization",reason="Progressing",source="flux"} 1.0'
+        in metrics
+    )
+    assert "ghp_" not in metrics
