@@ -25,7 +25,14 @@ def connector_command(
     host: Annotated[str, typer.Option("--host")] = "0.0.0.0",
     port: Annotated[int, typer.Option("--port")] = 8080,
 ) -> None:
-    """Receive Flux events and GitHub webhooks; keep GitHub statuses and Deployments in step."""
+    """Receive Flux events and GitHub webhooks; keep GitHub statuses and Deployments in step.
+
+    Requests are answered by this process; processing runs in a child process, so GitHub calls never
+    compete with acknowledgements for the interpreter.
+    """
+    import os
+    import shutil
+
     import uvicorn
     from pydantic import ValidationError
 
@@ -43,9 +50,9 @@ def connector_command(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
-    connector = Connector(settings)
-    connector.start()
-    try:
-        uvicorn.run(connector.app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        connector.stop()
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # before prometheus_client is imported
+    connector = Connector(settings, separate_process=True)  # starts and stops with the server's lifespan
+    uvicorn.run(connector.app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")

@@ -32,6 +32,12 @@ def github_command(
         list[str] | None,
         typer.Option("--repo", help="OWNER/NAME to create if missing (branch main); repeat."),
     ] = None,
+    latency: Annotated[
+        float, typer.Option("--latency", help="Seconds added to each API answer, like GitHub's (benchmarks).")
+    ] = 0.0,
+    record_bodies: Annotated[
+        bool, typer.Option("--record-bodies", help="Keep answered JSON in the request log (benchmarks).")
+    ] = False,
 ) -> None:
     """Serve the emulated GitHub REST API and git over HTTP until interrupted."""
     from fluxgate.cli.app import fail
@@ -55,4 +61,4 @@ def github_command(
     finally:
         emulator.close()
     typer.echo(f"GitHub emulator on http://{host}:{port} (data: {data})", err=True)
-    serve(data, host, port)
+    serve(data, host, port, latency=latency, record_bodies=record_bodies)

@@ -8,10 +8,12 @@ of the kind the endpoint takes, 401 a signature that is missing or wrong when a 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +22,7 @@ from starlette.routing import Route
 
 from fluxgate.connector.errors import EventRejected
 from fluxgate.connector.flux_events import FAILED_REASONS, READY_REASONS, parse_flux_event
+from fluxgate.connector.intake import Intake
 from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
 from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
 from fluxgate.connector.store import Store
@@ -69,10 +72,22 @@ def create_app(
     max_body: int,
     wake: Any = None,
     ready_checks: tuple[Any, ...] = (),
+    on_start: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> Starlette:
-    def woke() -> None:
-        if wake is not None:
-            wake()
+    intake = Intake(store, on_stored=wake)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Start and stop processing with the server: uvicorn re-raises SIGTERM once it has shut
+        # down, so code after `uvicorn.run()` would never run.
+        if on_start is not None:
+            await run_in_threadpool(on_start)
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await run_in_threadpool(on_stop)
 
     async def flux_events(request: Request) -> Response:
         if not _is_json(request):
@@ -93,12 +108,11 @@ def create_app(
         except EventRejected as error:
             metrics.rejected.labels("flux", "400").inc()
             return _problem(400, str(error))
-        fresh = await run_in_threadpool(store.accept, "flux", event.fingerprint(), event.object.kind, body)
+        fresh = await intake.accept(("flux", event.fingerprint(), event.object.kind, body))
         if fresh:
             metrics.events.labels(
                 "flux", bounded(event.object.kind, KNOWN_KINDS), bounded(event.reason, KNOWN_REASONS)
             ).inc()
-            woke()
         else:
             metrics.duplicates.labels("flux").inc()
         return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
@@ -128,10 +142,9 @@ def create_app(
             return _problem(400, "body: not JSON")
         if event not in GITHUB_EVENTS:
             return JSONResponse({"accepted": False, "ignored": event}, status_code=202)
-        fresh = await run_in_threadpool(store.accept, "github", f"github:{delivery}", event, body)
+        fresh = await intake.accept(("github", f"github:{delivery}", event, body))
         if fresh:
             metrics.events.labels("github", event, "none").inc()
-            woke()
         else:
             metrics.duplicates.labels("github").inc()
         return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
@@ -150,7 +163,13 @@ def create_app(
         )
 
     async def metrics_endpoint(_request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+        registry = metrics.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the worker process counts too
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def deliveries(request: Request) -> Response:
         state = request.query_params.get("state")
@@ -162,6 +181,7 @@ def create_app(
         )
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/flux/events", flux_events, methods=["POST"]),
             Route("/github/webhook", github_webhook, methods=["POST"]),
@@ -169,5 +189,5 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/deliveries", deliveries, methods=["GET"]),
-        ]
+        ],
     )

@@ -58,22 +58,45 @@ SOURCE_KINDS = frozenset({"GitRepository", "OCIRepository", "Bucket", "HelmChart
 
 # The closed vocabulary: every reason fluxgate acts on by name. Any other reason counts as failed when
 # it ends in "Failed" or comes with severity error (Flux adds reasons over time), and is ignored otherwise.
-READY_REASONS = frozenset({
-    "ReconciliationSucceeded", "InstallSucceeded", "UpgradeSucceeded", "TestSucceeded",
-})
+READY_REASONS = frozenset(
+    {
+        "ReconciliationSucceeded",
+        "InstallSucceeded",
+        "UpgradeSucceeded",
+        "TestSucceeded",
+    }
+)
 PROGRESSING_REASONS = frozenset({"Progressing", "NewArtifact"})
 WAITING_REASONS = frozenset({"DependencyNotReady"})
-FAILED_REASONS = frozenset({
-    # kustomize-controller
-    "HealthCheckFailed", "BuildFailed", "ValidationFailed", "ReconciliationFailed", "ArtifactFailed",
-    "PruneFailed",
-    # helm-controller; a rollback or uninstall that succeeded is a remediation: the release did not land
-    "InstallFailed", "UpgradeFailed", "TestFailed", "RollbackFailed", "UninstallFailed", "InitFailed",
-    "GetLastReleaseFailed", "RollbackSucceeded", "UninstallSucceeded",
-    # source-controller
-    "GitOperationFailed", "AuthenticationFailed", "StorageOperationFailed", "ChartPullFailed",
-    "ChartPackageFailed", "IndexationFailed", "OCIPullFailed",
-})
+FAILED_REASONS = frozenset(
+    {
+        # kustomize-controller
+        "HealthCheckFailed",
+        "BuildFailed",
+        "ValidationFailed",
+        "ReconciliationFailed",
+        "ArtifactFailed",
+        "PruneFailed",
+        # helm-controller; a rollback or uninstall that succeeded is a remediation: the release did not land
+        "InstallFailed",
+        "UpgradeFailed",
+        "TestFailed",
+        "RollbackFailed",
+        "UninstallFailed",
+        "InitFailed",
+        "GetLastReleaseFailed",
+        "RollbackSucceeded",
+        "UninstallSucceeded",
+        # source-controller
+        "GitOperationFailed",
+        "AuthenticationFailed",
+        "StorageOperationFailed",
+        "ChartPullFailed",
+        "ChartPackageFailed",
+        "IndexationFailed",
+        "OCIPullFailed",
+    }
+)
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _WIRE = ConfigDict(strict=True, extra="ignore")
@@ -174,10 +197,16 @@ class FluxEvent(BaseModel):
         Kustomization can report the same thing in the same second, and both reports count.
         """
         parts = [
-            self.object.kind, self.object.namespace, self.object.name, self.reason,
-            self.metadata.get("revision", ""), self.message,
+            self.object.kind,
+            self.object.namespace,
+            self.object.name,
+            self.reason,
+            self.metadata.get("revision", ""),
+            self.message,
             self.timestamp.isoformat() if self.timestamp else "",
-            self.metadata.get("app", ""), self.env or "", self.cluster or "",
+            self.metadata.get("app", ""),
+            self.env or "",
+            self.cluster or "",
         ]
         return hashlib.sha256(json.dumps(parts).encode("ascii")).hexdigest()
 
@@ -207,7 +236,15 @@ class _WireEvent(BaseModel):
 _CONTROLLER_PREFIX = re.compile(r"[a-z0-9.-]*\.toolkit\.fluxcd\.io/")
 # Kept first when a body carries more than MAX_METADATA_KEYS keys: the ones fluxgate reads.
 _KEEP_FIRST = (
-    "revision", "env", "environment", "cluster", "app", "commit_status", "digest", "token", "summary",
+    "revision",
+    "env",
+    "environment",
+    "cluster",
+    "app",
+    "commit_status",
+    "digest",
+    "token",
+    "summary",
 )
 
 
@@ -228,7 +265,7 @@ def _metadata(raw: Mapping[str, Any]) -> dict[str, str]:
     for key, value in raw.items():
         match = _CONTROLLER_PREFIX.match(key)
         if match:
-            merged.setdefault(key[match.end():], value)
+            merged.setdefault(key[match.end() :], value)
     order = [k for k in _KEEP_FIRST if k in merged] + [k for k in merged if k not in _KEEP_FIRST]
     return {key: _text(key, merged[key]) for key in order[:MAX_METADATA_KEYS]}
 
@@ -303,9 +340,7 @@ _CHANGE = re.compile(
 def change_set_summary(message: str) -> str | None:
     """Counts of a Progressing message's `Kind/ns/name action` lines ("3 configured, 1 created"), or None."""
     counts = Counter(
-        match.group("action")
-        for line in message.splitlines()
-        if (match := _CHANGE.fullmatch(line.strip()))
+        match.group("action") for line in message.splitlines() if (match := _CHANGE.fullmatch(line.strip()))
     )
     if not counts:
         return None

@@ -223,10 +223,16 @@ def _pull_request(data: dict[str, Any]) -> Fact:
     pr = event.pull_request
     merged = bool(pr.merged)
     return PullRequestFact(
-        repo=event.repository.full_name, number=pr.number, action=event.action, merged=merged,
+        repo=event.repository.full_name,
+        number=pr.number,
+        action=event.action,
+        merged=merged,
         merge_sha=pr.merge_commit_sha if merged else None,
         merged_by=pr.merged_by.login if merged and pr.merged_by else None,
-        url=pr.html_url, head_branch=pr.head.ref, head_sha=pr.head.sha, base_branch=pr.base.ref,
+        url=pr.html_url,
+        head_branch=pr.head.ref,
+        head_sha=pr.head.sha,
+        base_branch=pr.base.ref,
         promotion=read_marker(pr.body),
     )
 
@@ -235,30 +241,46 @@ def _review(data: dict[str, Any]) -> Fact:
     event = _ReviewEvent.model_validate(data)
     review = event.review
     return ReviewFact(
-        repo=event.repository.full_name, number=event.pull_request.number, action=event.action,
-        state=review.state.lower(), user=review.user.login if review.user else None,
-        commit_id=review.commit_id, promotion=read_marker(event.pull_request.body),
+        repo=event.repository.full_name,
+        number=event.pull_request.number,
+        action=event.action,
+        state=review.state.lower(),
+        user=review.user.login if review.user else None,
+        commit_id=review.commit_id,
+        promotion=read_marker(event.pull_request.body),
     )
 
 
 def _push(data: dict[str, Any]) -> Fact:
     event = _PushEvent.model_validate(data)
-    return PushFact(repo=event.repository.full_name, ref=event.ref, before=event.before, after=event.after,
-                    pusher=event.pusher.name)
+    return PushFact(
+        repo=event.repository.full_name,
+        ref=event.ref,
+        before=event.before,
+        after=event.after,
+        pusher=event.pusher.name,
+    )
 
 
 def _workflow_run(data: dict[str, Any]) -> Fact:
     event = _WorkflowRunEvent.model_validate(data)
     run = event.workflow_run
-    return WorkflowRunFact(repo=event.repository.full_name, name=run.name, status=run.status,
-                           conclusion=run.conclusion, head_sha=run.head_sha, head_branch=run.head_branch,
-                           url=run.html_url)
+    return WorkflowRunFact(
+        repo=event.repository.full_name,
+        name=run.name,
+        status=run.status,
+        conclusion=run.conclusion,
+        head_sha=run.head_sha,
+        head_branch=run.head_branch,
+        url=run.html_url,
+    )
 
 
 def _dispatch(data: dict[str, Any]) -> Fact:
     event = _DispatchEvent.model_validate(data)
-    return DispatchFact(repo=event.repository.full_name, event_type=event.action,
-                        client_payload=event.client_payload or {})
+    return DispatchFact(
+        repo=event.repository.full_name, event_type=event.action, client_payload=event.client_payload or {}
+    )
 
 
 def _ping(data: dict[str, Any]) -> Fact:

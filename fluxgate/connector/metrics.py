@@ -6,7 +6,10 @@ cannot blow up the number of series; nothing secret is ever a label.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["Metrics", "bounded"]
 
@@ -33,7 +36,11 @@ def bounded(value: str, known: set[str]) -> str:
 
 class Metrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        # Imported here, not at module load: prometheus_client picks single- or multi-process storage
+        # when first imported, and `fluxgate connector` sets PROMETHEUS_MULTIPROC_DIR just before this.
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry: CollectorRegistry = CollectorRegistry()
         self.events = Counter(
             "fluxgate_connector_events_total",
             "Deliveries accepted",

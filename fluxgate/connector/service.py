@@ -7,6 +7,11 @@ processing, `app` answers HTTP, `stop()` drains the worker. GitHub gateways are 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
 import threading
 
 from starlette.applications import Starlette
@@ -26,13 +31,20 @@ from fluxgate.github import GitHubGateway
 __all__ = ["Connector"]
 
 
-class Connector:
-    def __init__(self, settings: ConnectorSettings) -> None:
+def _die_with_parent() -> None:
+    """Linux: get SIGTERM when the HTTP process dies, even by `kill -9`, so no orphan keeps working."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Processing:
+    """The inbox worker and what it needs: runs in the HTTP process (tests) or in its own (`serve`)."""
+
+    def __init__(self, settings: ConnectorSettings, metrics: Metrics) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.router = Router([load_config(path) for path in settings.configs])
         self.store = Store(settings.database_url or sqlite_url(settings.data_dir), lease=settings.lease)
-        self.metrics = Metrics()
+        self.metrics = metrics
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
         self.github_events = GitHubReconciler(self.store)
@@ -45,14 +57,6 @@ class Connector:
             max_attempts=settings.max_attempts,
             backoff=settings.backoff,
             poll_interval=settings.poll_interval,
-        )
-        self.app: Starlette = create_app(
-            self.store,
-            self.metrics,
-            flux_key=settings.flux_hmac_key.get_secret_value() if settings.flux_hmac_key else None,
-            webhook_secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
-            max_body=settings.max_body_bytes,
-            wake=self.worker.wake,
         )
 
     def _github(self) -> GitHubGateway:
@@ -71,8 +75,76 @@ class Connector:
         return self.github_events.handle(delivery.kind, delivery.body)
 
     def start(self) -> None:
+        self.store.release_claims()
         self.worker.start()
 
     def stop(self) -> None:
         self.worker.stop()
+        self.store.close()
+
+
+def run_processing(settings: ConnectorSettings) -> None:
+    """Entry point of the worker process: process until SIGTERM."""
+    _die_with_parent()
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    # Blocked before any thread starts, so only `sigwait` below receives them: no handler can run
+    # in the middle of a lock the main thread holds.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    processing = Processing(settings, Metrics())
+    processing.start()
+    signal.sigwait(stop_signals)
+    processing.worker.stop(grace=5.0)
+    processing.store.close()
+    # Deliveries still in flight stay claimed in the store and are taken up again at the next start
+    # (as after a crash); waiting for their GitHub retries would hold a shutdown for minutes.
+    os._exit(0)
+
+
+class Connector:
+    """The HTTP intake plus processing, in this process (`separate_process=False`) or in a child."""
+
+    def __init__(self, settings: ConnectorSettings, separate_process: bool = False) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.router = Router([load_config(path) for path in settings.configs])  # bad config: fail here, now
+        self.metrics = Metrics()
+        self.store = Store(
+            settings.database_url or sqlite_url(settings.data_dir),
+            lease=settings.lease,
+            eager=separate_process,
+        )
+        self.processing = None if separate_process else Processing(settings, self.metrics)
+        self._child: multiprocessing.process.BaseProcess | None = None
+        self._stopped = False
+        self.app: Starlette = create_app(
+            self.store,
+            self.metrics,
+            flux_key=settings.flux_hmac_key.get_secret_value() if settings.flux_hmac_key else None,
+            webhook_secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+            max_body=settings.max_body_bytes,
+            wake=self.processing.worker.wake if self.processing else None,
+            on_start=self.start,
+            on_stop=self.stop,
+        )
+
+    def start(self) -> None:
+        if self.processing is not None:
+            self.processing.start()
+        else:
+            self._child = multiprocessing.get_context("spawn").Process(
+                target=run_processing, args=(self.settings,), name="fluxgate-connector-worker", daemon=True
+            )
+            self._child.start()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.processing is not None:
+            self.processing.stop()
+        if self._child is not None and self._child.is_alive():
+            self._child.terminate()
+            self._child.join(timeout=15)
+            if self._child.is_alive():
+                self._child.kill()
         self.store.close()

@@ -16,6 +16,8 @@ reported, which is what readiness of an environment is computed from.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 __all__ = ["Delivery", "ObjectState", "Store", "sqlite_url"]
 
@@ -119,30 +122,40 @@ class Delivery:
     attempts: int
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        if busy_timeout_ms == 0:  # the intake: leave WAL checkpoints (and their fsyncs) to the worker
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
+
+    return apply
 
 
 class Store:
-    def __init__(self, url: str, lease: float = 60.0) -> None:
+    def __init__(self, url: str, lease: float = 60.0, eager: bool = False) -> None:
         self.url = url
         self.lease = lease
         self.worker_id = uuid.uuid4().hex[:12]
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self._sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self._sqlite else contextlib.nullcontext()
+        )
         if self._sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # The intake waits for the write lock itself, in sub-millisecond steps: SQLite's busy handler
+            # sleeps up to 100 ms at a time, which is what a request would wait behind the worker.
+            event.listen(self.engine, "connect", _sqlite_pragmas(0 if eager else 10000))
         metadata.create_all(self.engine)
-        if self._sqlite:
-            self._release_claims()
 
-    def _release_claims(self) -> None:
-        """SQLite serves one replica, so claims found at start-up belong to a process that died
-        (`kill -9` mid-batch): hand them back now instead of after the lease."""
+    def release_claims(self) -> None:
+        """At a worker's start on SQLite (one replica by design), claims found belong to a worker that
+        died (`kill -9` mid-batch): hand them back now instead of after the lease."""
+        if not self._sqlite:
+            return
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
@@ -155,7 +168,9 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        # SQLite has one writer at a time; queueing writers on a lock here is far faster than
+        # SQLite's own busy handler, which sleeps in steps of up to 100 ms.
+        with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     def _insert(self) -> Any:
@@ -165,23 +180,50 @@ class Store:
     # -- receiving ------------------------------------------------------------------------------
     def accept(self, source: str, dedupe_key: str, kind: str, body: bytes) -> bool:
         """Store a delivery; False when the same key was accepted before (a replay or a retry)."""
+        return self.accept_many([(source, dedupe_key, kind, body)])[0]
+
+    def accept_many(self, items: list[tuple[str, str, str, bytes]]) -> list[bool]:
+        """Store deliveries in one transaction (group commit); per item, whether it was new."""
         now = time.time()
+        rows = [
+            {
+                "source": source,
+                "dedupe_key": key[:128],
+                "kind": kind[:64],
+                "body": body,
+                "received_at": now,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for source, key, kind, body in items
+        ]
         statement = (
             self._insert()
-            .values(
-                source=source,
-                dedupe_key=dedupe_key[:128],
-                kind=kind[:64],
-                body=body,
-                received_at=now,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(deliveries.c.dedupe_key)
         )
-        with self._tx() as conn:
-            return bool(conn.execute(statement).rowcount)
+        inserted = self._write_spinning(statement)
+        seen: set[str] = set()
+        fresh = []
+        for row in rows:
+            key = str(row["dedupe_key"])
+            fresh.append(key in inserted and key not in seen)
+            seen.add(key)
+        return fresh
+
+    def _write_spinning(self, statement: Any) -> set[str]:
+        wait, deadline = 0.0002, time.monotonic() + 10
+        while True:
+            try:
+                with self._tx() as conn:
+                    return {str(key) for key in conn.execute(statement).scalars()}
+            except OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(wait)
+                wait = min(wait * 1.5, 0.002)
 
     def ignore_now(self, delivery_id: int, note: str) -> None:
         self._finish(delivery_id, "ignored", note)

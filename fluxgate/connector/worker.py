@@ -74,12 +74,13 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="connector-inbox", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 30.0) -> None:
+        """Finish the batch in hand if it takes less than `grace` seconds; claims left behind come back."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
-        self._pool.shutdown(wait=True)
+            self._thread.join(timeout=grace)
+        self._pool.shutdown(wait=not (self._thread and self._thread.is_alive()), cancel_futures=True)
 
     def wake(self) -> None:
         """A new delivery arrived: look now instead of at the next poll."""

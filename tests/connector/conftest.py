@@ -55,6 +55,7 @@ class ConnectorProcess:
                 str(self.port),
             ],
             env=self.env,
+            start_new_session=True,  # its own process group: `kill` reaches the worker process too
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -73,9 +74,10 @@ class ConnectorProcess:
             time.sleep(0.1)
 
     def kill(self) -> None:
-        """`kill -9`: no chance to flush or finish anything."""
+        """`kill -9` of the whole connector (both processes, as when its container dies): no chance to
+        flush or finish anything."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.communicate(timeout=10)
 
     def stop(self) -> str:

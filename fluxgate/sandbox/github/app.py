@@ -7,8 +7,10 @@ authentication: the sandbox listens on localhost and holds nothing secret.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,12 +46,14 @@ class RecordAndFault:
             return
         record = RequestRecord(scope["method"], scope["path"], self._template(scope), 0,
                                scope.get("query_string", b"").decode())
+        if self.emulator.latency:
+            await asyncio.sleep(self.emulator.latency)  # like GitHub's round trip; other requests go on
         fault = self.emulator.take_fault(scope["method"], scope["path"])
         chunks: list[bytes] = []
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                record.status = message["status"]
+                record.status, record.at = message["status"], time.time()
                 self.emulator.requests.append(record)  # before the client can read the answer
             elif message["type"] == "http.response.body" and self.emulator.record_bodies:
                 chunks.append(message.get("body", b""))
@@ -107,8 +111,11 @@ def _admin_routes(emulator: Emulator) -> list[BaseRoute]:
         if request.method == "DELETE":
             emulator.requests.clear()
             return Response(status_code=204)
-        return JSONResponse([{"method": r.method, "path": r.path, "route": r.route, "status": r.status}
-                             for r in emulator.requests])
+        return JSONResponse([
+            {"method": r.method, "path": r.path, "route": r.route, "status": r.status, "at": r.at,
+             **({"context": r.body["context"]} if isinstance(r.body, dict) and "context" in r.body else {})}
+            for r in emulator.requests
+        ])
 
     async def settle(request: Request) -> Response:
         done = emulator.dispatcher.settle(float(request.query_params.get("timeout", 30)))

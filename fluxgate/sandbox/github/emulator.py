@@ -42,6 +42,7 @@ class RequestRecord:
     status: int
     query: str = ""
     body: Any = None  # the JSON answered, kept only when `record_bodies` is on
+    at: float = 0.0  # time.time() when the answer started
 
 
 @dataclass
@@ -61,7 +62,8 @@ class Fault:
 
 class Emulator:
     def __init__(self, data: Path, *, webhook_attempts: int = 3, webhook_backoff: float = 0.5,
-                 record_bodies: bool = False) -> None:
+                 record_bodies: bool = False, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds added to every API answer, without holding the lock (benchmarks)
         self.data = data
         (data / "repos").mkdir(parents=True, exist_ok=True)
         self._state_file = data / "state.json"
@@ -72,15 +74,32 @@ class Emulator:
         self.faults: list[Fault] = []
         self.record_bodies = record_bodies
         self.base_url = "http://127.0.0.1"  # set by the server once it knows its port
+        self._dirty = threading.Event()
+        self._closed = threading.Event()
+        self._saver = threading.Thread(target=self._save_loop, name="github-emulator-saver", daemon=True)
+        self._saver.start()
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def save(self) -> None:
+        """Mark the state changed; it reaches state.json within a second (writing the whole state
+        after every request made a busy emulator quadratic)."""
+        self._dirty.set()
+
+    def flush(self) -> None:
         with self.lock:
+            self._dirty.clear()
             self.state.save(self._state_file)
+
+    def _save_loop(self) -> None:
+        while not self._closed.wait(0.5):
+            if self._dirty.is_set():
+                self.flush()
 
     def close(self) -> None:
         self.dispatcher.close()
-        self.save()
+        self._closed.set()
+        self._saver.join(timeout=5)
+        self.flush()
 
     @property
     def urls(self) -> Urls:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,8 @@ from pathlib import Path
 __all__ = ["Commit", "GitRepo", "MergeConflict", "Person", "TreeEntry", "blob_sha"]
 
 ZERO = "0" * 40
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_TYPES: dict[tuple[str, str], str] = {}  # (repository, sha) -> object type; objects are immutable
 
 
 class MergeConflict(Exception):
@@ -116,10 +119,16 @@ class GitRepo:
         return self._write(b"blob", data)
 
     def object_type(self, sha: str) -> str | None:
+        known = _TYPES.get((str(self.path), sha))
+        if known is not None:
+            return known
         try:
-            return self.git("cat-file", "-t", sha).strip()
+            kind = self.git("cat-file", "-t", sha).strip()
         except subprocess.CalledProcessError:
             return None
+        if _SHA.match(sha):  # git objects never change: remember what exists
+            _TYPES[(str(self.path), sha)] = kind
+        return kind
 
     def read_blob(self, sha: str) -> bytes:
         result = subprocess.run(
@@ -194,6 +203,8 @@ class GitRepo:
 
     def resolve(self, rev: str) -> str | None:
         """The commit a branch name, full ref or sha names; None when nothing matches."""
+        if _SHA.match(rev) and self.object_type(rev) == "commit":
+            return rev
         for candidate in (f"refs/heads/{rev}", f"refs/tags/{rev}", rev):
             try:
                 return self.git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").strip()

@@ -58,9 +58,9 @@ def start_in_thread(data: Path, port: int | None = None, **options: object) -> R
     return RunningEmulator(emulator, server, thread, port)
 
 
-def serve(data: Path, host: str, port: int) -> None:
+def serve(data: Path, host: str, port: int, latency: float = 0.0, record_bodies: bool = False) -> None:
     """Serve until interrupted (`fluxgate sandbox github`)."""
-    emulator = Emulator(data)
+    emulator = Emulator(data, latency=latency, record_bodies=record_bodies)
     try:
         _server(emulator, host, port).run()
     finally:

@@ -1,0 +1,264 @@
+"""Connector throughput: N concurrent senders post signed Flux events to a real `fluxgate connector`.
+
+Both the connector and the emulated GitHub run as their own processes; this process only sends.
+Each event reports a different Kustomization (so each one is news and costs one commit status),
+labelled with env/cluster like an Alert's eventMetadata. Printed, for an instant GitHub and for one
+that answers every call after 100 ms (real GitHub's order of latency):
+- acknowledged events per second and p50/p99 acknowledgement latency (the 202, stored on disk);
+- end-to-end latency from sending an event to its commit status arriving at GitHub (p50/p99),
+  commit statuses per second reaching GitHub, and the time the backlog takes to drain after the load;
+- the connector's peak memory (VmHWM).
+Targets (2 cores): >= 1,000 events/s with p99 < 25 ms at 32 senders at either delay; at 100 ms,
+statuses reach GitHub at >= 100/s and the backlog drains.
+
+Run: `make bench` or `.venv/bin/python bench/connector.py [--events 4000] [--senders 32]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+from fluxgate.connector.signatures import flux_signature
+from fluxgate.sandbox.github import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+FLUXGATE = Path(sys.executable).parent / "fluxgate"
+KEY = "bench-flux-key"
+TOKEN = "ghp_bench"
+REPO = "acme/shop-manifests"
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def peak_memory_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def events(count: int, sha: str) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(count):
+        name = f"app-{i:05d}"
+        body = json.dumps(
+            {
+                "involvedObject": {
+                    "kind": "Kustomization",
+                    "namespace": "flux-system",
+                    "name": name,
+                    "uid": f"uid-{i}",
+                    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                },
+                "severity": "info",
+                "timestamp": "2026-01-01T10:00:00Z",
+                "reason": "Progressing",
+                "message": f"Deployment/shop-dev/{name} configured",
+                "metadata": {"revision": f"main@sha1:{sha}", "env": "dev", "cluster": "dev-eu"},
+                "reportingController": "kustomize-controller",
+                "reportingInstance": "kustomize-controller-0",
+            }
+        ).encode()
+        out.append((f"fluxgate/dev/dev-eu/kustomization/{name}", body))
+    return out
+
+
+async def send_all(
+    url: str, batch: list[tuple[str, bytes]], senders: int, rate: float | None = None
+) -> tuple[list[float], dict[str, float], float]:
+    """`senders` concurrent connections. Without `rate`, each posts its next event as soon as the last is
+    answered (the most the connector can take). With `rate` (events/s in all), events are due on a fixed
+    schedule and latency counts from when an event was due, so a stall cannot hide its own queue."""
+    queue = list(reversed(batch))
+    latencies: list[float] = []
+    sent_at: dict[str, float] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders)) as session:
+        began = time.perf_counter()
+        sent = 0
+
+        async def sender() -> None:
+            nonlocal sent
+            while queue:
+                context, body = queue.pop()
+                headers = {"Content-Type": "application/json", "X-Signature": flux_signature(body, KEY)}
+                started = time.perf_counter()
+                if rate:
+                    due = began + sent / rate
+                    sent += 1
+                    if due > started:
+                        await asyncio.sleep(due - started)
+                    started = due
+                sent_at[context] = time.time()
+                async with session.post(f"{url}/flux/events", data=body, headers=headers) as answer:
+                    await answer.read()
+                    if answer.status != 202:
+                        raise RuntimeError(f"{answer.status}: {await answer.text()}")
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(sender() for _ in range(senders)))
+        elapsed = time.perf_counter() - began
+    return latencies, sent_at, elapsed
+
+
+def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="fluxgate-bench-connector-"))
+    gh_port, c_port = free_port(), free_port()
+    github = subprocess.Popen(
+        [
+            str(FLUXGATE),
+            "sandbox",
+            "github",
+            "--data",
+            str(work / "gh"),
+            "--port",
+            str(gh_port),
+            "--token",
+            f"bot={TOKEN}",
+            "--repo",
+            REPO,
+            "--latency",
+            str(delay),
+            "--record-bodies",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gh_url = f"http://127.0.0.1:{gh_port}"
+    wait_up(f"{gh_url}/_sandbox/requests", github)
+    config = work / "fluxgate.yaml"
+    config.write_text((ROOT / "examples/shop/fluxgate.yaml").read_text())
+    env = {
+        **os.environ,
+        "FLUXGATE_GITHUB__API_URL": gh_url,
+        "FLUXGATE_GITHUB__TOKEN": TOKEN,
+        "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
+        "FLUXGATE_FLUX_HMAC_KEY": KEY,
+        "FLUXGATE_WORKERS": str(workers),
+    }
+    connector = subprocess.Popen(
+        [
+            str(FLUXGATE),
+            "connector",
+            "--config",
+            str(config),
+            "--data",
+            str(work / "connector"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(c_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    c_url = f"http://127.0.0.1:{c_port}"
+    try:
+        wait_up(f"{c_url}/healthz", connector)
+        head = httpx.get(
+            f"{gh_url}/repos/{REPO}/git/ref/heads/main",
+            headers={"Authorization": f"token {TOKEN}"},
+            timeout=10,
+        ).json()["object"]["sha"]
+        batch = events(count, head)
+        latencies, sent_at, elapsed = asyncio.run(send_all(c_url, batch[: count // 2], senders))
+        paced, paced_at, _ = asyncio.run(send_all(c_url, batch[count // 2 :], senders, rate=1000.0))
+        sent_at |= paced_at
+        load_end = time.time()
+        arrived: dict[str, float] = {}
+        deadline = time.monotonic() + 300
+        while len(arrived) < count and time.monotonic() < deadline:
+            time.sleep(0.5)
+            for record in httpx.get(f"{gh_url}/_sandbox/requests", timeout=30).json():
+                if record.get("context") and record["status"] == 201:
+                    arrived.setdefault(record["context"], record["at"])
+        e2e = [arrived[c] - sent_at[c] for c in arrived if c in sent_at]
+        first, last = min(arrived.values()), max(arrived.values())
+        return {
+            "delay_ms": delay * 1000,
+            "events": count,
+            "acked_per_s": (count // 2) / elapsed,
+            "ack_p50_ms": percentile(latencies, 50) * 1000,
+            "ack_p99_ms": percentile(latencies, 99) * 1000,
+            "paced_p50_ms": percentile(paced, 50) * 1000,
+            "paced_p99_ms": percentile(paced, 99) * 1000,
+            "statuses": len(arrived),
+            "statuses_per_s": len(arrived) / max(1e-9, last - first),
+            "e2e_p50_s": statistics.median(e2e),
+            "e2e_p99_s": percentile(e2e, 99),
+            "drain_s": max(0.0, last - load_end),
+            "peak_mib": peak_memory_mib(connector.pid),
+        }
+    finally:
+        connector.terminate()
+        github.terminate()
+        connector.wait(30)
+        github.wait(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=32, help="connector threads calling GitHub")
+    args = parser.parse_args()
+    rows = [run(delay, args.events, args.senders, args.workers) for delay in (0.0, 0.1)]
+    print(f"{args.events} events, {args.senders} senders, connector with {args.workers} GitHub workers")
+    print(
+        "max: senders post back to back (first half of the events); at 1000/s: paced, latency from due time"
+    )
+    print(
+        f"{'GitHub delay':>12} {'max ack/s':>9} {'p50':>7} {'p99':>7} | {'at 1000/s p50':>13} {'p99':>7} | "
+        f"{'statuses/s':>10} {'e2e p50':>8} {'e2e p99':>8} {'drain':>7} {'peak MiB':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r['delay_ms']:>10.0f}ms {r['acked_per_s']:>9.0f} {r['ack_p50_ms']:>5.1f}ms {r['ack_p99_ms']:>5.1f}ms | "
+            f"{r['paced_p50_ms']:>11.1f}ms {r['paced_p99_ms']:>5.1f}ms | {r['statuses_per_s']:>10.0f} "
+            f"{r['e2e_p50_s']:>7.2f}s {r['e2e_p99_s']:>7.2f}s {r['drain_s']:>6.1f}s {r['peak_mib']:>8.0f}"
+        )
+    for r in rows:
+        print(f"{r['delay_ms']:.0f} ms: {r['statuses']} of {args.events} commit statuses reached GitHub")
+    ok = all(
+        r["acked_per_s"] >= 1000 and r["paced_p99_ms"] < 25 and r["statuses"] == args.events for r in rows
+    )
+    ok = ok and rows[1]["statuses_per_s"] >= 100
+    print(
+        "targets met"
+        if ok
+        else "targets NOT met: >= 1000 acked/s, p99 < 25 ms, every status delivered, "
+        ">= 100 statuses/s at 100 ms"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
