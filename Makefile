@@ -38,6 +38,7 @@ test: lint unit
 bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/github_calls.py
+	$(BIN)/python bench/connector.py
 
 demo: $(STAMP)
 	$(BIN)/fluxgate demo

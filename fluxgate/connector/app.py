@@ -89,25 +89,36 @@ def create_app(
             if on_stop is not None:
                 await run_in_threadpool(on_stop)
 
-    async def flux_events(request: Request) -> Response:
+    def refuse(source: str, status: int, message: str) -> JSONResponse:
+        metrics.rejected.labels(source, str(status)).inc()
+        return _problem(status, message)
+
+    async def signed_body(
+        request: Request,
+        source: str,
+        header: str,
+        key: str | None,
+        verify: Callable[[bytes, str | None, str], bool],
+    ) -> bytes | JSONResponse:
+        """The raw body, or the 415/413/401 answer: checks both endpoints share, in the same order."""
         if not _is_json(request):
-            metrics.rejected.labels("flux", "415").inc()
-            return _problem(415, "Content-Type: expected application/json")
+            return refuse(source, 415, "Content-Type: expected application/json")
         try:
             body = await _read(request, max_body)
         except TooLarge:
-            metrics.rejected.labels("flux", "413").inc()
-            return _problem(413, f"body: larger than {max_body} bytes")
-        if flux_key is not None and not verify_flux_signature(
-            body, request.headers.get("x-signature"), flux_key
-        ):
-            metrics.rejected.labels("flux", "401").inc()
-            return _problem(401, "X-Signature: missing or not a valid HMAC of the body")
+            return refuse(source, 413, f"body: larger than {max_body} bytes")
+        if key is not None and not verify(body, request.headers.get(header), key):
+            return refuse(source, 401, f"{header}: missing or not a valid HMAC of the body")
+        return body
+
+    async def flux_events(request: Request) -> Response:
+        body = await signed_body(request, "flux", "X-Signature", flux_key, verify_flux_signature)
+        if isinstance(body, JSONResponse):
+            return body
         try:
             event = parse_flux_event(body)
         except EventRejected as error:
-            metrics.rejected.labels("flux", "400").inc()
-            return _problem(400, str(error))
+            return refuse("flux", 400, str(error))
         fresh = await intake.accept(("flux", event.fingerprint(), event.object.kind, body))
         if fresh:
             metrics.events.labels(
@@ -118,28 +129,21 @@ def create_app(
         return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
 
     async def github_webhook(request: Request) -> Response:
-        if not _is_json(request):
-            metrics.rejected.labels("github", "415").inc()
-            return _problem(415, "Content-Type: expected application/json (set the webhook's content type)")
-        try:
-            body = await _read(request, max_body)
-        except TooLarge:
-            metrics.rejected.labels("github", "413").inc()
-            return _problem(413, f"body: larger than {max_body} bytes")
-        signature = request.headers.get("x-hub-signature-256")
-        if webhook_secret is not None and not verify_github_signature(body, signature, webhook_secret):
-            metrics.rejected.labels("github", "401").inc()
-            return _problem(401, "X-Hub-Signature-256: missing or not a valid HMAC of the body")
+        body = await signed_body(
+            request, "github", "X-Hub-Signature-256", webhook_secret, verify_github_signature
+        )
+        if isinstance(body, JSONResponse):
+            return body
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
         if not event or not delivery:
-            metrics.rejected.labels("github", "400").inc()
-            return _problem(400, f"{'X-GitHub-Event' if not event else 'X-GitHub-Delivery'}: header missing")
+            return refuse(
+                "github", 400, f"{'X-GitHub-Event' if not event else 'X-GitHub-Delivery'}: header missing"
+            )
         try:
             json.loads(body)
         except ValueError:
-            metrics.rejected.labels("github", "400").inc()
-            return _problem(400, "body: not JSON")
+            return refuse("github", 400, "body: not JSON")
         if event not in GITHUB_EVENTS:
             return JSONResponse({"accepted": False, "ignored": event}, status_code=202)
         fresh = await intake.accept(("github", f"github:{delivery}", event, body))

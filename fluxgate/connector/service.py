@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 
+import httpx
 from starlette.applications import Starlette
 
 from fluxgate.config import load_config
@@ -21,6 +23,7 @@ from fluxgate.connector.app import create_app
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
 from fluxgate.connector.reconcile_github import GitHubReconciler
+from fluxgate.connector.resume import Resumer
 from fluxgate.connector.routing import Router
 from fluxgate.connector.settings import ConnectorSettings
 from fluxgate.connector.store import Delivery, Store, sqlite_url
@@ -28,7 +31,9 @@ from fluxgate.connector.worker import Worker
 from fluxgate.errors import ConfigError
 from fluxgate.github import GitHubGateway
 
-__all__ = ["Connector"]
+__all__ = ["Connector", "Processing"]
+
+log = logging.getLogger(__name__)
 
 
 def _die_with_parent() -> None:
@@ -42,12 +47,16 @@ class Processing:
 
     def __init__(self, settings: ConnectorSettings, metrics: Metrics) -> None:
         self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.router = Router([load_config(path) for path in settings.configs])
         self.store = Store(settings.database_url or sqlite_url(settings.data_dir), lease=settings.lease)
         self.metrics = metrics
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
         self.github_events = GitHubReconciler(self.store)
+        self.resumer = Resumer(self.store, self.router, self.flux, self.metrics)
+        self._sweeping = threading.Event()
+        self._sweeper: threading.Thread | None = None
         self.worker = Worker(
             self.store,
             {"flux": self._flux, "github": self._github_event},
@@ -77,8 +86,22 @@ class Processing:
     def start(self) -> None:
         self.store.release_claims()
         self.worker.start()
+        if os.environ.get("PREFECT_API_URL"):
+            self._sweeper = threading.Thread(target=self._sweep_loop, name="connector-resume", daemon=True)
+            self._sweeper.start()
+
+    def _sweep_loop(self) -> None:
+        while not self._sweeping.wait(self.settings.resume_interval):
+            try:
+                for line in self.resumer.sweep():
+                    log.info("%s", line)
+            except Exception as exc:  # Prefect down: try again next round, never die
+                log.warning(
+                    "resume sweep failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                )
 
     def stop(self) -> None:
+        self._sweeping.set()
         self.worker.stop()
         self.store.close()
 
@@ -98,6 +121,15 @@ def run_processing(settings: ConnectorSettings) -> None:
     # Deliveries still in flight stay claimed in the store and are taken up again at the next start
     # (as after a crash); waiting for their GitHub retries would hold a shutdown for minutes.
     os._exit(0)
+
+
+def _prefect_reachable() -> tuple[str, bool]:
+    """`/readyz`: resumes need the Prefect API (its `/health` answers without auth)."""
+    url = os.environ.get("PREFECT_API_URL", "").rstrip("/")
+    try:
+        return "prefect", httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return "prefect", False
 
 
 class Connector:
@@ -125,6 +157,7 @@ class Connector:
             wake=self.processing.worker.wake if self.processing else None,
             on_start=self.start,
             on_stop=self.stop,
+            ready_checks=(_prefect_reachable,) if os.environ.get("PREFECT_API_URL") else (),
         )
 
     def start(self) -> None:

@@ -33,3 +33,8 @@ class ConnectorSettings(BaseSettings):
     backoff: float = Field(1.0, ge=0, description="First retry delay; doubles per attempt, capped at 5 min")
     poll_interval: float = Field(0.05, gt=0)
     lease: float = Field(120.0, gt=0, description="A crashed worker's claims come back after this")
+    resume_interval: float = Field(
+        2.0,
+        gt=0,
+        description="How often paused stage runs are matched with kept facts (needs PREFECT_API_URL)",
+    )

@@ -51,3 +51,16 @@ def test_github_outages_are_retried_until_the_status_lands(
         in metrics
     )
     assert "ghp_" not in metrics
+
+
+def test_readiness_says_which_dependency_is_missing(connector: ConnectorProcess) -> None:
+    assert httpx.get(f"{connector.url}/readyz", timeout=5).json() == {
+        "ready": True,
+        "checks": {"store": True},
+    }
+    connector.stop()
+    connector.env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # nothing listens there
+    connector.start()
+    answer = httpx.get(f"{connector.url}/readyz", timeout=10)
+    assert answer.status_code == 503
+    assert answer.json() == {"ready": False, "checks": {"store": True, "prefect": False}}

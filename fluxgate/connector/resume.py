@@ -1,0 +1,152 @@
+"""Waking suspended stage runs: the facts the connector keeps, delivered to the Prefect run waiting on them.
+
+A stage run suspends with a pause key (`await-merge`, `await-flux`, `await-flux-2`, ...) and tags
+that say what it waits for (`fluxgate.pr:<owner>/<repo>#<n>`, `fluxgate.env:<env>`,
+`fluxgate.sha:<sha>`, `fluxgate.release:<app>@<version>`). Each sweep lists PAUSED runs, asks the
+store whether the awaited fact is known (a merged PR; every cluster ready at the commit or a later
+one; a final failure), and resumes the run with that fact as its RunInput. Because a sweep looks at
+facts already stored, a merge or a rollout that finished before the run suspended is delivered the
+moment the wait appears: no lost wakeup. Each (run, pause key) is resumed once: the store records it,
+and Prefect itself refuses to resume a run that is no longer paused.
+
+Prefect is reached only through its client (`PREFECT_API_URL`); the Open Source server has no
+inbound webhooks and automations cannot pass input, so this is how a wait ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fluxgate.connector.metrics import Metrics
+from fluxgate.connector.reconcile_flux import FluxReconciler
+from fluxgate.connector.reconcile_github import merge_fact_key
+from fluxgate.connector.routing import Route, Router
+from fluxgate.connector.store import Store
+
+__all__ = ["Resumer", "flux_result", "tags_of"]
+
+log = logging.getLogger(__name__)
+
+
+def tags_of(tags: list[str]) -> dict[str, str]:
+    """`fluxgate.<name>:<value>` tags as {name: value}."""
+    found: dict[str, str] = {}
+    for tag in tags:
+        name, sep, value = tag.partition(":")
+        if sep and name.startswith("fluxgate."):
+            found[name.removeprefix("fluxgate.")] = value
+    return found
+
+
+def flux_result(flux: FluxReconciler, route: Route, sha: str) -> dict[str, Any] | None:
+    """The `await-flux` RunInput once the environment is ready at `sha` (or later) or failed there."""
+    reports = flux.store.objects_of(route.app, route.env)
+    if flux.ready(route, sha):
+        revisions = sorted({r.revision for r in reports if r.revision})
+        return {
+            "healthy": True,
+            "revision": revisions[-1] if len(revisions) == 1 else sha,
+            "clusters": sorted({r.cluster for r in reports}),
+            "message": f"{route.env} is ready",
+        }
+    failed = [
+        r
+        for r in reports
+        if r.outcome == "failed" and r.revision and flux._contains(route.repo, r.revision, sha)
+    ]
+    if failed:
+        first = failed[0]
+        return {
+            "healthy": False,
+            "revision": first.revision,
+            "clusters": sorted({r.cluster for r in failed}),
+            "message": f"{first.cluster}: {first.reason}: {(first.message.splitlines() or [''])[0]}",
+        }
+    return None
+
+
+class Resumer:
+    def __init__(self, store: Store, router: Router, flux: FluxReconciler, metrics: Metrics) -> None:
+        self.store, self.router, self.flux, self.metrics = store, router, flux, metrics
+
+    def _route(self, tags: dict[str, str]) -> Route | None:
+        app = tags.get("release", "").partition("@")[0]
+        env = tags.get("env")
+        environment = self.router.environment(app, env) if app and env else None
+        config = next((c for c in self.router.configs if c.app == app), None)
+        if environment is None or config is None:
+            return None
+        last = config.environments[-1].name == environment.name
+        return Route(app, environment.name, "", config.manifests.repo, production=last)
+
+    def awaited(self, pause_key: str, tags: dict[str, str]) -> dict[str, Any] | None:
+        """The RunInput for this wait, when the fact it waits for is known."""
+        if pause_key.startswith("await-merge") and "pr" in tags:
+            repo, _, number = tags["pr"].rpartition("#")
+            fact = self.store.effect_done(merge_fact_key(repo, int(number))) if number.isdigit() else None
+            if fact is None:
+                return None
+            kept = json.loads(fact)
+            return {k: kept.get(k) for k in ("merged", "merge_sha", "merged_by", "pr_url")}
+        if pause_key.startswith("await-flux") and "sha" in tags:
+            route = self._route(tags)
+            return flux_result(self.flux, route, tags["sha"]) if route else None
+        return None
+
+    def sweep(self) -> list[str]:
+        """Resume every paused fluxgate run whose fact is known; returns what was done, one line each."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+        from prefect.client.schemas.objects import StateType
+
+        done: list[str] = []
+        with get_client(sync_client=True) as client:
+            paused = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                )
+            )
+            for run in paused:
+                tags = tags_of(list(run.tags))
+                key = run.state.state_details.pause_key if run.state else None
+                if not tags or not key:
+                    continue
+                marker = f"resumed:{run.id}:{key}"
+                if self.store.effect_done(marker) is not None:
+                    continue
+                run_input = self.awaited(key, tags)
+                if run_input is None:
+                    continue
+                result = client.resume_flow_run(run.id, run_input=run_input)
+                status = str(getattr(result.status, "value", result.status))
+                if status == "ACCEPT":
+                    self.store.record_effect(marker, json.dumps(run_input))
+                    self.metrics.resumes.labels(key.rstrip("-0123456789")).inc()
+                    self._emit(run.id, key, run_input, tags)
+                    done.append(f"resumed {run.name} ({key})")
+                else:
+                    done.append(f"{run.name} ({key}): Prefect answered {status}")
+        return done
+
+    def _emit(self, run_id: Any, key: str, run_input: dict[str, Any], tags: dict[str, str]) -> None:
+        """A Prefect event for the UI's feed, with the run as related resource (visibility only)."""
+        try:
+            from prefect.events import emit_event
+
+            name = (
+                "fluxgate.github.pr.merged"
+                if key.startswith("await-merge")
+                else ("fluxgate.flux.ready" if run_input.get("healthy") else "fluxgate.flux.failed")
+            )
+            emit_event(
+                event=name,
+                resource={"prefect.resource.id": f"fluxgate.env.{tags.get('env', 'unknown')}"},
+                related=[
+                    {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}
+                ],
+                payload={k: v for k, v in run_input.items() if isinstance(v, str | bool | list | None)},
+            )
+        except Exception:  # events are for people watching; a failure here must not undo a resume
+            log.warning("could not emit a Prefect event for run %s", run_id, exc_info=True)
