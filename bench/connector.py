@@ -1,6 +1,7 @@
 """Connector throughput: N concurrent senders post signed Flux events to a real `fluxgate connector`.
 
-Both the connector and the emulated GitHub run as their own processes; this process only sends.
+Both the connector and the emulated GitHub run as their own processes; this process only sends. The
+emulator runs at a lower CPU priority: it stands in for github.com, whose CPU is not the connector's.
 Each event reports a different Kustomization (so each one is news and costs one commit status),
 labelled with env/cluster like an Alert's eventMetadata. Printed, for an instant GitHub and for one
 that answers every call after 100 ms (real GitHub's order of latency):
@@ -150,6 +151,7 @@ def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10),  # it stands in for a remote GitHub: keep it off the connector's CPU
     )
     gh_url = f"http://127.0.0.1:{gh_port}"
     wait_up(f"{gh_url}/_sandbox/requests", github)

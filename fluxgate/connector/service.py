@@ -109,6 +109,10 @@ class Processing:
 def run_processing(settings: ConnectorSettings) -> None:
     """Entry point of the worker process: process until SIGTERM."""
     _die_with_parent()
+    # Processing is background work: when CPU is short, acknowledging deliveries (whose senders wait
+    # on the answer) goes first; the backlog drains as soon as the load eases.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     # Blocked before any thread starts, so only `sigwait` below receives them: no handler can run
     # in the middle of a lock the main thread holds.
