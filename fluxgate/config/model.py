@@ -196,6 +196,10 @@ class Environment(_Model):
     verification: list[dict[str, Any]] = Field(default_factory=list)
     soak: Duration = timedelta(0)
     auto_promote: bool = True
+    repository_dispatch: bool = Field(
+        default=False,
+        description="send fluxgate.sync-succeeded / fluxgate.sync-failed to code_repo when Flux finishes",
+    )
 
     @property
     def manifests_folder(self) -> str:
@@ -228,6 +232,7 @@ class PipelineConfig(_Model):
     manifests: ManifestsRepo
     kubernetes: KubernetesSettings = KubernetesSettings()
     environments: Annotated[list[Environment], Field(min_length=1)]
+    code_repo: Annotated[str | None, Field(pattern=REPO_SLUG)] = None  # where repository_dispatch goes
 
     _file: Path = PrivateAttr(default=Path("fluxgate.yaml"))
 
@@ -258,6 +263,11 @@ class PipelineConfig(_Model):
                     ("environments", index, field),
                 )
             seen[target] = env.name
+            if env.repository_dispatch and self.code_repo is None:
+                raise LocatedError(
+                    f"environment {env.name!r} asks for repository_dispatch but code_repo is not set",
+                    ("environments", index, "repository_dispatch"),
+                )
         return self
 
     @property

@@ -13,6 +13,7 @@ commits after ours).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fluxgate.connector.flux_events import FluxEvent, change_set_summary, classify, parse_flux_event
@@ -132,7 +133,41 @@ class FluxReconciler:
         self.metrics.github_calls.labels("set_deployment_status").inc()
         self.github().set_deployment_status(route.repo, deployment, target, description)  # type: ignore[arg-type]
         self.store.record_effect(key, target)
+        if target in _TERMINAL:
+            self._dispatch(route, sha, target, description)
         return target
+
+    # -- repository_dispatch --------------------------------------------------------------------
+    def _version_at(self, route: Route, sha: str) -> str | None:
+        """The release a revision carries: the newest merged promotion of this env it contains."""
+        for _key, value in reversed(self.store.effects_with_prefix("fact:merge:")):
+            fact = json.loads(value)
+            merged = fact.get("merge_sha")
+            ours = fact.get("app") == route.app and fact.get("env") == route.env and fact.get("merged")
+            if ours and merged and self._contains(route.repo, sha, merged):
+                return str(fact.get("version"))
+        return None
+
+    def _dispatch(self, route: Route, sha: str, target: str, description: str) -> None:
+        """Opt-in per environment: tell the code repo's workflows that Flux finished (the seed's design)."""
+        config = next((c for c in self.router.configs if c.app == route.app), None)
+        env = self.router.environment(route.app, route.env)
+        if config is None or env is None or not env.repository_dispatch or config.code_repo is None:
+            return
+        event = "fluxgate.sync-succeeded" if target == "success" else "fluxgate.sync-failed"
+        key = f"dispatch:{config.code_repo}:{route.env}:{sha}:{event}"
+        if self.store.effect_done(key) is not None:
+            return
+        payload = {
+            "app": route.app,
+            "env": route.env,
+            "version": self._version_at(route, sha),
+            "revision": sha,
+            "message": description,
+        }
+        self.metrics.github_calls.labels("dispatch").inc()
+        self.github().dispatch(config.code_repo, event, payload)
+        self.store.record_effect(key, event)
 
     def ready(self, route: Route, sha: str) -> bool:
         """Every cluster of the environment reports ready at `sha` or a revision that contains it."""

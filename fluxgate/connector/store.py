@@ -292,6 +292,16 @@ class Store:
         return not exhausted
 
     # -- effects --------------------------------------------------------------------------------
+    def effects_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
+        """Recorded (key, value) pairs whose key starts with `prefix`, oldest first."""
+        query = (
+            select(effects.c.key, effects.c.value)
+            .where(effects.c.key.startswith(prefix))
+            .order_by(effects.c.at)
+        )
+        with self.engine.connect() as conn:
+            return [(str(k), str(v or "")) for k, v in conn.execute(query)]
+
     def effect_done(self, key: str) -> str | None:
         """The recorded result of a side effect, or None when it has not succeeded yet."""
         with self.engine.connect() as conn:

@@ -269,3 +269,13 @@ def test_two_environments_in_one_folder_names_the_colliding_entry(in_tmp: Path) 
         "fluxgate.yaml:18: environments[1].folder: environments 'dev' and 'prod' write to the same "
         "folder 'dev' of branch 'main'"
     )
+
+
+def test_repository_dispatch_needs_a_code_repo(in_tmp: Path) -> None:
+    opted_in = VALID + "    repository_dispatch: true\n"
+    error = config_error(in_tmp, opted_in)
+    assert error.lines() == [
+        "fluxgate.yaml:17: environments[0].repository_dispatch: environment 'dev' asks for "
+        "repository_dispatch but code_repo is not set"
+    ]
+    assert load_text(in_tmp, "code_repo: acme/demo\n" + opted_in).environments[0].repository_dispatch
