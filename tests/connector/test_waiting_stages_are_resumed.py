@@ -188,3 +188,52 @@ def test_a_stage_waiting_for_flux_wakes_when_every_cluster_is_ready(
     state = _finish(waits_for_flux, run)
     result = state.result()
     assert result["healthy"] is True and result["clusters"] == ["prod-eu", "prod-us"]
+
+
+def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
+    prefect_api: str, github: RunningEmulator, connector: Any, tmp_path: Path
+) -> None:
+    """Across real processes: GitHub's webhook -> connector -> Prefect resume -> the stage finishes."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
+
+    from fluxgate.github import GitHubGateway, GitHubSettings, Promotion, promote
+    from tests.connector.conftest import WEBHOOK_SECRET
+    from tests.connector.prefect_stage import waits_for_merge
+
+    connector.stop()
+    connector.env |= {"PREFECT_API_URL": prefect_api, "FLUXGATE_RESUME_INTERVAL": "0.2"}
+    connector.start()
+    github.emulator.add_hook(
+        connector.repo, f"{connector.url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
+    )
+    gw = GitHubGateway(GitHubSettings(api_url=github.url, token=TOKEN, min_write_interval=0), cache=tmp_path)
+    outcome = promote(
+        gw,
+        connector.repo,
+        "main",
+        Promotion(app="shop", env="staging", version="2.0.0"),
+        {"staging/a.yaml": b"a: 2\n"},
+        ["staging"],
+        "summary",
+    )
+    assert outcome.pull_request is not None
+    with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
+        run = _start(
+            waits_for_merge,
+            [
+                "fluxgate.release:shop@2.0.0",
+                "fluxgate.env:staging",
+                f"fluxgate.pr:{connector.repo}#{outcome.pull_request.number}",
+            ],
+        )
+        merge_sha = gw.merge(connector.repo, outcome.pull_request.number, "squash")
+        from prefect.client.orchestration import get_client
+
+        deadline = time.monotonic() + 30
+        with get_client(sync_client=True) as client:
+            while client.read_flow_run(run.id).state_type.value == "PAUSED":
+                assert time.monotonic() < deadline, "the connector did not resume the stage"
+                time.sleep(0.2)
+        state = _finish(waits_for_merge, run)
+    assert state.is_completed()
+    assert state.result()["merge_sha"] == merge_sha and state.result()["merged"] is True
