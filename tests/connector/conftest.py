@@ -30,6 +30,22 @@ WEBHOOK_SECRET = "github-webhook-secret-for-tests"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "flux"
 
 
+def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail with the process's own words if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {proc.communicate()[1] if proc.stderr else proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 @dataclass
 class ConnectorProcess:
     url: str
@@ -60,18 +76,7 @@ class ConnectorProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"connector exited: {self.proc.communicate()[1]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("connector did not start")
-            time.sleep(0.1)
+        wait_until_up(f"{self.url}/healthz", self.proc, "connector", timeout=30)
 
     def kill(self) -> None:
         """`kill -9` of the whole connector (both processes, as when its container dies): no chance to
@@ -111,6 +116,31 @@ class ConnectorProcess:
                 "X-Hub-Signature-256": github_signature(body, secret),
             },
         )
+
+    def open_promotion(
+        self, emulated: RunningEmulator, cache: Path, env: str, version: str
+    ) -> tuple[Any, int]:
+        """Subscribe this connector to the repo's PR webhooks and open a promotion PR through the gateway;
+        returns the gateway and the PR number."""
+        from fluxgate.github import GitHubGateway, GitHubSettings, Promotion, promote
+
+        emulated.emulator.add_hook(
+            self.repo, f"{self.url}/github/webhook", WEBHOOK_SECRET, ["pull_request", "push"]
+        )
+        gw = GitHubGateway(
+            GitHubSettings(api_url=emulated.url, token=TOKEN, min_write_interval=0), cache=cache
+        )
+        outcome = promote(
+            gw,
+            self.repo,
+            "main",
+            Promotion(app="shop", env=env, version=version),
+            {f"{env}/a.yaml": f"version: {version}\n".encode()},
+            [env],
+            "summary",
+        )
+        assert outcome.pull_request is not None
+        return gw, outcome.pull_request.number
 
     def settle(self, timeout: float = 20) -> dict[str, Any]:
         """Wait until nothing is pending; returns the deliveries listing."""

@@ -5,42 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fluxgate.github import GitHubGateway, GitHubSettings, Promotion, promote
 from fluxgate.sandbox.github import RunningEmulator
-from tests.connector.conftest import WEBHOOK_SECRET, ConnectorProcess
-from tests.github.conftest import TOKEN
+from tests.connector.conftest import ConnectorProcess
 
 
 def test_a_merged_promotion_pr_delivered_by_github_is_kept(
     github: RunningEmulator, connector: ConnectorProcess, tmp_path: Path
 ) -> None:
-    hook = github.emulator.add_hook(
-        connector.repo, f"{connector.url}/github/webhook", WEBHOOK_SECRET, ["pull_request", "push"]
-    )
-    gw = GitHubGateway(GitHubSettings(api_url=github.url, token=TOKEN, min_write_interval=0), cache=tmp_path)
-    outcome = promote(
-        gw,
-        connector.repo,
-        "main",
-        Promotion(app="shop", env="dev", version="1.0.0"),
-        {"dev/a.yaml": b"a: 1\n"},
-        ["dev"],
-        "summary",
-    )
-    assert outcome.pull_request is not None
-    merge_sha = gw.merge(connector.repo, outcome.pull_request.number, "merge")
+    gw, number = connector.open_promotion(github, tmp_path, "dev", "1.0.0")
+    merge_sha = gw.merge(connector.repo, number, "merge")
     assert github.emulator.dispatcher.settle()
     listing = connector.settle()
     notes = [d["note"] for d in listing["deliveries"]]
-    assert f"{connector.repo}#{outcome.pull_request.number} merged: kept for its stage" in notes
+    assert f"{connector.repo}#{number} merged: kept for its stage" in notes
     assert any(n and n.startswith("ping from hook") for n in notes)
-    delivered = [d for d in github.emulator.state.deliveries if d.hook_id == hook.id]
+    hooks = github.emulator.state.repos[connector.repo].hooks
+    delivered = [d for d in github.emulator.state.deliveries if d.hook_id in hooks]
     assert all(d.attempts and d.attempts[-1].status_code == 202 for d in delivered)
     from fluxgate.connector.reconcile_github import merge_fact_key
     from fluxgate.connector.store import Store, sqlite_url
 
     store = Store(sqlite_url(connector.data))
-    fact = store.effect_done(merge_fact_key(connector.repo, outcome.pull_request.number))
+    fact = store.effect_done(merge_fact_key(connector.repo, number))
     store.close()
     assert fact is not None and json.loads(fact)["merge_sha"] == merge_sha
 
@@ -66,21 +52,8 @@ def test_an_opted_in_environment_tells_the_code_repo_when_flux_is_done(
         text.replace("    auto_promote: true\n", "    auto_promote: true\n    repository_dispatch: true\n", 1)
     )
     connector.start()
-    github.emulator.add_hook(
-        connector.repo, f"{connector.url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
-    )
-    gw = GitHubGateway(GitHubSettings(api_url=github.url, token=TOKEN, min_write_interval=0), cache=tmp_path)
-    outcome = promote(
-        gw,
-        connector.repo,
-        "main",
-        Promotion(app="shop", env="dev", version="1.4.2"),
-        {"dev/a.yaml": b"a: 1\n"},
-        ["dev"],
-        "summary",
-    )
-    assert outcome.pull_request is not None
-    merge_sha = gw.merge(connector.repo, outcome.pull_request.number, "merge")
+    gw, number = connector.open_promotion(github, tmp_path, "dev", "1.4.2")
+    merge_sha = gw.merge(connector.repo, number, "merge")
     assert github.emulator.dispatcher.settle()
     connector.settle()
     connector.flux(kustomization_event(merge_sha, "ReconciliationSucceeded", "applied"))

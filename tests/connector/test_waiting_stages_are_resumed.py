@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from fluxgate.connector.reconcile_github import merge_fact_key
@@ -21,7 +20,7 @@ from fluxgate.connector.service import Processing
 from fluxgate.connector.settings import ConnectorSettings
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES
-from tests.connector.conftest import kustomization_event
+from tests.connector.conftest import kustomization_event, wait_until_up
 from tests.github.conftest import TOKEN
 
 prefect = pytest.importorskip("prefect")
@@ -55,16 +54,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, "prefect server exited"
-        assert time.monotonic() < deadline, "prefect server did not start"
-        time.sleep(0.5)
+    wait_until_up(f"{url}/health", server, "prefect server", timeout=90)
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -196,37 +186,22 @@ def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
     """Across real processes: GitHub's webhook -> connector -> Prefect resume -> the stage finishes."""
     from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
-    from fluxgate.github import GitHubGateway, GitHubSettings, Promotion, promote
-    from tests.connector.conftest import WEBHOOK_SECRET
     from tests.connector.prefect_stage import waits_for_merge
 
     connector.stop()
     connector.env |= {"PREFECT_API_URL": prefect_api, "FLUXGATE_RESUME_INTERVAL": "0.2"}
     connector.start()
-    github.emulator.add_hook(
-        connector.repo, f"{connector.url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
-    )
-    gw = GitHubGateway(GitHubSettings(api_url=github.url, token=TOKEN, min_write_interval=0), cache=tmp_path)
-    outcome = promote(
-        gw,
-        connector.repo,
-        "main",
-        Promotion(app="shop", env="staging", version="2.0.0"),
-        {"staging/a.yaml": b"a: 2\n"},
-        ["staging"],
-        "summary",
-    )
-    assert outcome.pull_request is not None
+    gw, number = connector.open_promotion(github, tmp_path, "staging", "2.0.0")
     with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
         run = _start(
             waits_for_merge,
             [
                 "fluxgate.release:shop@2.0.0",
                 "fluxgate.env:staging",
-                f"fluxgate.pr:{connector.repo}#{outcome.pull_request.number}",
+                f"fluxgate.pr:{connector.repo}#{number}",
             ],
         )
-        merge_sha = gw.merge(connector.repo, outcome.pull_request.number, "squash")
+        merge_sha = gw.merge(connector.repo, number, "squash")
         from prefect.client.orchestration import get_client
 
         deadline = time.monotonic() + 30
