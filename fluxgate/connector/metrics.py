@@ -84,6 +84,12 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
+        self.watchdog = Counter(
+            "fluxgate_connector_watchdog_findings_total",
+            "States the watchdog read itself because no event came",
+            ["source"],
+            registry=self.registry,
+        )
         self.resumes = Counter(
             "fluxgate_connector_resumes_total", "Flow runs resumed", ["wait"], registry=self.registry
         )

@@ -16,12 +16,34 @@ from fluxgate.connector.github_events import (
 )
 from fluxgate.connector.reconcile_flux import Ignored
 from fluxgate.connector.store import Store
+from fluxgate.github import Promotion
 
-__all__ = ["GitHubReconciler", "merge_fact_key"]
+__all__ = ["GitHubReconciler", "keep_merge_fact", "merge_fact_key"]
 
 
 def merge_fact_key(repo: str, number: int) -> str:
     return f"fact:merge:{repo}#{number}"
+
+
+def keep_merge_fact(
+    store: Store,
+    repo: str,
+    number: int,
+    merged: bool,
+    merge_sha: str | None,
+    merged_by: str | None,
+    url: str,
+    promotion: Promotion,
+) -> None:
+    """The `await-merge` answer (and the promotion it settles), kept until the stage asks for it."""
+    result = {
+        "merged": merged,
+        "merge_sha": merge_sha if merged else None,
+        "merged_by": merged_by,
+        "pr_url": url,
+        **promotion.model_dump(),
+    }
+    store.record_effect(merge_fact_key(repo, number), json.dumps(result))
 
 
 class GitHubReconciler:
@@ -39,14 +61,16 @@ class GitHubReconciler:
                 raise Ignored(f"{fact.repo}#{fact.number}: not a fluxgate promotion")
             if fact.action != "closed":
                 return f"{fact.repo}#{fact.number} {fact.action}"
-            result = {
-                "merged": fact.merged,
-                "merge_sha": fact.merge_sha,
-                "merged_by": fact.merged_by,
-                "pr_url": fact.url,
-                **fact.promotion.model_dump(),
-            }
-            self.store.record_effect(merge_fact_key(fact.repo, fact.number), json.dumps(result))
+            keep_merge_fact(
+                self.store,
+                fact.repo,
+                fact.number,
+                fact.merged,
+                fact.merge_sha,
+                fact.merged_by,
+                fact.url,
+                fact.promotion,
+            )
             outcome = "merged" if fact.merged else "closed unmerged"
             return f"{fact.repo}#{fact.number} {outcome}: kept for its stage"
         return f"{event}: recorded"

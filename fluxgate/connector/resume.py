@@ -24,6 +24,7 @@ from fluxgate.connector.reconcile_flux import FluxReconciler
 from fluxgate.connector.reconcile_github import merge_fact_key
 from fluxgate.connector.routing import Route, Router
 from fluxgate.connector.store import Store
+from fluxgate.connector.watchdog import Watchdog
 
 __all__ = ["Resumer", "flux_result", "tags_of"]
 
@@ -68,18 +69,32 @@ def flux_result(flux: FluxReconciler, route: Route, sha: str) -> dict[str, Any] 
 
 
 class Resumer:
-    def __init__(self, store: Store, router: Router, flux: FluxReconciler, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        flux: FluxReconciler,
+        metrics: Metrics,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self.store, self.router, self.flux, self.metrics = store, router, flux, metrics
+        self.watchdog = watchdog
 
     def _route(self, tags: dict[str, str]) -> Route | None:
         app = tags.get("release", "").partition("@")[0]
-        env = tags.get("env")
-        environment = self.router.environment(app, env) if app and env else None
-        config = next((c for c in self.router.configs if c.app == app), None)
-        if environment is None or config is None:
-            return None
-        last = config.environments[-1].name == environment.name
-        return Route(app, environment.name, "", config.manifests.repo, production=last)
+        return self.router.env_route(app, tags["env"]) if app and "env" in tags else None
+
+    def _watch(self, run_id: str, key: str, tags: dict[str, str], paused_at: float) -> list[str]:
+        """Nothing came for too long: have the watchdog look (its findings count from the next sweep)."""
+        if self.watchdog is None or not self.watchdog.due(run_id, key, paused_at):
+            return []
+        if key.startswith("await-merge") and "pr" in tags:
+            repo, _, number = tags["pr"].rpartition("#")
+            return self.watchdog.check_merge(repo, int(number)) if number.isdigit() else []
+        route = self._route(tags)
+        if key.startswith("await-flux") and route is not None:
+            return self.watchdog.check_flux(route.app, route.env)
+        return []
 
     def awaited(self, pause_key: str, tags: dict[str, str]) -> dict[str, Any] | None:
         """The RunInput for this wait, when the fact it waits for is known."""
@@ -118,6 +133,8 @@ class Resumer:
                     continue
                 run_input = self.awaited(key, tags)
                 if run_input is None:
+                    paused_at = run.state.timestamp.timestamp() if run.state else 0.0
+                    done.extend(self._watch(str(run.id), key, tags, paused_at))
                     continue
                 result = client.resume_flow_run(run.id, run_input=run_input)
                 status = str(getattr(result.status, "value", result.status))

@@ -42,6 +42,14 @@ class Router:
                 return next((e for e in config.environments if e.name == env), None)
         return None
 
+    def env_route(self, app: str, env: str) -> Route | None:
+        """The route of an environment as a whole (cluster left empty): what a waiting stage names."""
+        for config in self.configs:
+            environment = next((e for e in config.environments if e.name == env), None)
+            if config.app == app and environment is not None:
+                return self._route(config, environment, "")
+        return None
+
     def _route(self, config: PipelineConfig, env: Environment, cluster: str) -> Route:
         last = config.environments[-1].name == env.name
         return Route(config.app, env.name, cluster, config.manifests.repo, production=last)

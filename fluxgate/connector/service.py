@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from fluxgate.config import load_config
 from fluxgate.connector.app import create_app
+from fluxgate.connector.kube import KubeReader
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
 from fluxgate.connector.reconcile_github import GitHubReconciler
@@ -27,6 +28,7 @@ from fluxgate.connector.resume import Resumer
 from fluxgate.connector.routing import Router
 from fluxgate.connector.settings import ConnectorSettings
 from fluxgate.connector.store import Delivery, Store, sqlite_url
+from fluxgate.connector.watchdog import Watchdog
 from fluxgate.connector.worker import Worker
 from fluxgate.errors import ConfigError
 from fluxgate.github import GitHubGateway
@@ -54,7 +56,6 @@ class Processing:
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
         self.github_events = GitHubReconciler(self.store)
-        self.resumer = Resumer(self.store, self.router, self.flux, self.metrics)
         self._sweeping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.worker = Worker(
@@ -67,6 +68,17 @@ class Processing:
             backoff=settings.backoff,
             poll_interval=settings.poll_interval,
         )
+        self.kube = KubeReader(settings.kubeconfig) if settings.kubeconfig else None
+        self.watchdog = Watchdog(
+            self.store,
+            self.router,
+            self._github,
+            self.metrics,
+            after=settings.watchdog_after,
+            kube=self.kube,
+            wake=self.worker.wake,
+        )
+        self.resumer = Resumer(self.store, self.router, self.flux, self.metrics, self.watchdog)
 
     def _github(self) -> GitHubGateway:
         if self.settings.github is None:
@@ -103,6 +115,8 @@ class Processing:
     def stop(self) -> None:
         self._sweeping.set()
         self.worker.stop()
+        if self.kube is not None:
+            self.kube.close()
         self.store.close()
 
 

@@ -38,3 +38,12 @@ class ConnectorSettings(BaseSettings):
         gt=0,
         description="How often paused stage runs are matched with kept facts (needs PREFECT_API_URL)",
     )
+    watchdog_after: float = Field(
+        300.0,
+        gt=0,
+        description="A stage paused this long is checked directly (cluster API or GitHub), then again "
+        "every as many seconds: Flux never re-sends a lost event",
+    )
+    kubeconfig: Path | None = Field(
+        None, description="Contexts named like the clusters let the watchdog read Flux objects directly"
+    )

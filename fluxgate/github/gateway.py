@@ -12,6 +12,7 @@ import tempfile
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import github
 from github.GithubObject import NotSet
@@ -21,7 +22,9 @@ from github.Repository import Repository
 from fluxgate.github.checkout import Snapshot, fetch_snapshot
 from fluxgate.github.errors import calling
 from fluxgate.github.models import (
+    CombinedStatus,
     CommitState,
+    CommitStatus,
     DeploymentState,
     MergeMethod,
     PullRequestState,
@@ -184,6 +187,27 @@ class GitHubGateway:
             # PyGithub's Commit.create_status would first GET the commit; one POST is enough.
             handle = self.repo(repo)
             handle.requester.requestJsonAndCheck("POST", f"{handle.url}/statuses/{sha}", input=body)
+
+    def combined_status(self, repo: str, ref: str) -> CombinedStatus:
+        """The commit `ref` points at and its latest status per context (the first 100 contexts)."""
+        with calling(f"read the combined status of {ref}", repo):
+            handle = self.repo(repo)
+            _headers, data = handle.requester.requestJsonAndCheck(
+                "GET", f"{handle.url}/commits/{quote(ref, safe='')}/status", parameters={"per_page": 100}
+            )
+            return CombinedStatus(
+                sha=data["sha"],
+                state=data["state"],
+                statuses=[
+                    CommitStatus(
+                        context=s["context"],
+                        state=s["state"],
+                        description=s.get("description") or "",
+                        updated_at=s.get("updated_at") or "",
+                    )
+                    for s in data.get("statuses", [])
+                ],
+            )
 
     def create_deployment(
         self,

@@ -9,7 +9,9 @@ from pydantic import BaseModel
 from fluxgate.github.pr_text import Promotion
 
 __all__ = [
+    "CombinedStatus",
     "CommitState",
+    "CommitStatus",
     "DeploymentState",
     "MergeMethod",
     "PromotionOutcome",
@@ -20,6 +22,21 @@ __all__ = [
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["queued", "in_progress", "success", "failure", "error", "inactive"]
 MergeMethod = Literal["merge", "squash", "rebase"]
+
+
+class CommitStatus(BaseModel):
+    context: str
+    state: CommitState
+    description: str
+    updated_at: str  # ISO 8601, as GitHub gives it
+
+
+class CombinedStatus(BaseModel):
+    """A ref's commit and the latest status per context on it."""
+
+    sha: str
+    state: CommitState
+    statuses: list[CommitStatus]
 
 
 class Review(BaseModel):

@@ -12,7 +12,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,30 +20,16 @@ from typing import Any
 import httpx
 import pytest
 
+from fluxgate.connector.service import Processing
 from fluxgate.connector.signatures import flux_signature, github_signature
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES, FLUXGATE
 from tests.github.conftest import TOKEN, github, manifests_repo  # noqa: F401  (shared fixtures)
+from tests.servers import wait_until_up
 
 FLUX_KEY = "flux-hmac-key-for-tests"
 WEBHOOK_SECRET = "github-webhook-secret-for-tests"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "flux"
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
-    """Poll `url` until it answers 200; fail with the process's own words if it exits first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.communicate()[1] if proc.stderr else proc.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -177,6 +163,54 @@ def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> I
     yield process
     errors = process.stop()
     assert "Traceback" not in errors, errors
+
+
+@pytest.fixture
+def make_processing(
+    prefect_api: str,
+    github: RunningEmulator,  # noqa: F811
+    manifests_repo: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Processing]]:
+    """Build the connector's processing side in this process (the worker is driven by hand with
+    `worker.run_once()`, sweeps with `resumer.sweep()`), talking to the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
+
+    from fluxgate.connector.metrics import Metrics
+    from fluxgate.connector.settings import ConnectorSettings
+
+    config = tmp_path / "fluxgate.yaml"
+    config.write_text(
+        (EXAMPLES / "shop" / "fluxgate.yaml")
+        .read_text()
+        .replace("repo: acme/shop-manifests", f"repo: {manifests_repo}")
+    )
+    built: list[Processing] = []
+
+    def make(**settings: Any) -> Processing:
+        processing = Processing(
+            ConnectorSettings(
+                data_dir=tmp_path / "data",
+                configs=[config],
+                github={"api_url": github.url, "token": TOKEN, "min_write_interval": 0},
+                **settings,
+            ),
+            Metrics(),
+        )
+        built.append(processing)
+        return processing
+
+    with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
+        monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+        yield make
+        for processing in built:
+            processing.stop()
+
+
+@pytest.fixture
+def processing(make_processing: Callable[..., Processing]) -> Processing:
+    return make_processing()
 
 
 def kustomization_event(

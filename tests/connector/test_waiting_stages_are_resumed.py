@@ -5,11 +5,7 @@ as a worker would run them."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,100 +13,11 @@ import pytest
 
 from fluxgate.connector.reconcile_github import merge_fact_key
 from fluxgate.connector.service import Processing
-from fluxgate.connector.settings import ConnectorSettings
-from fluxgate.sandbox.github import RunningEmulator, free_port
-from tests.cli.conftest import EXAMPLES
-from tests.connector.conftest import kustomization_event, wait_until_up
-from tests.github.conftest import TOKEN
+from fluxgate.sandbox.github import RunningEmulator
+from tests.connector.conftest import kustomization_event
+from tests.prefect_runs import run_again, start_until_paused
 
 prefect = pytest.importorskip("prefect")
-
-
-@pytest.fixture(scope="session")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("prefect")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "prefect"),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    wait_until_up(f"{url}/health", server, "prefect server", timeout=90)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-
-
-@pytest.fixture
-def processing(
-    prefect_api: str,
-    github: RunningEmulator,
-    manifests_repo: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Processing]:
-    from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
-
-    config = tmp_path / "fluxgate.yaml"
-    config.write_text(
-        (EXAMPLES / "shop" / "fluxgate.yaml")
-        .read_text()
-        .replace("repo: acme/shop-manifests", f"repo: {manifests_repo}")
-    )
-    settings = ConnectorSettings(
-        data_dir=tmp_path / "data",
-        configs=[config],
-        github={"api_url": github.url, "token": TOKEN, "min_write_interval": 0},
-    )
-    from fluxgate.connector.metrics import Metrics
-
-    with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
-        monkeypatch.setenv("PREFECT_API_URL", prefect_api)
-        built = Processing(settings, Metrics())
-        yield built
-        built.store.close()
-
-
-def _start(flow: Any, tags: list[str]) -> Any:
-    """Save the flow as a deployment, create a run with `tags`, and run it until it suspends."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import Pause
-    from prefect.flow_engine import run_flow
-
-    deployment_id = flow.to_deployment(name="test").apply()
-    with get_client(sync_client=True) as client:
-        run = client.create_flow_run_from_deployment(deployment_id, tags=tags)
-    with pytest.raises(Pause):
-        run_flow(flow, flow_run=run, return_type="state")
-    return run
-
-
-def _finish(flow: Any, run: Any) -> Any:
-    from prefect.client.orchestration import get_client
-    from prefect.flow_engine import run_flow
-
-    with get_client(sync_client=True) as client:
-        again = client.read_flow_run(run.id)
-    return run_flow(flow, flow_run=again, return_type="state")
 
 
 def test_a_merge_that_came_first_resumes_the_stage_once_it_waits(
@@ -130,14 +37,14 @@ def test_a_merge_that_came_first_resumes_the_stage_once_it_waits(
     processing.store.record_effect(
         merge_fact_key(manifests_repo, 7), json.dumps(fact)
     )  # the webhook came first
-    run = _start(
+    run = start_until_paused(
         waits_for_merge,
         ["fluxgate.release:shop@1.0.0", "fluxgate.env:dev", f"fluxgate.pr:{manifests_repo}#7"],
     )
     lines = processing.resumer.sweep()
     assert any("resumed" in line and "await-merge" in line for line in lines), lines
     assert not any(str(run.id) in line for line in processing.resumer.sweep())  # never twice
-    state = _finish(waits_for_merge, run)
+    state = run_again(waits_for_merge, run)
     assert state.is_completed()
     assert state.result() == {
         "merged": True,
@@ -154,7 +61,9 @@ def test_a_stage_waiting_for_flux_wakes_when_every_cluster_is_ready(
 
     sha = github.emulator.git(github.emulator.state.repos[manifests_repo]).ref("refs/heads/main")
     assert sha
-    run = _start(waits_for_flux, ["fluxgate.release:shop@1.0.0", "fluxgate.env:prod", f"fluxgate.sha:{sha}"])
+    run = start_until_paused(
+        waits_for_flux, ["fluxgate.release:shop@1.0.0", "fluxgate.env:prod", f"fluxgate.sha:{sha}"]
+    )
     handle = processing.flux.handle
     handle(
         json.dumps(
@@ -175,7 +84,7 @@ def test_a_stage_waiting_for_flux_wakes_when_every_cluster_is_ready(
         ).encode()
     )
     assert len(processing.resumer.sweep()) == 1
-    state = _finish(waits_for_flux, run)
+    state = run_again(waits_for_flux, run)
     result = state.result()
     assert result["healthy"] is True and result["clusters"] == ["prod-eu", "prod-us"]
 
@@ -193,7 +102,7 @@ def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
     connector.start()
     gw, number = connector.open_promotion(github, tmp_path, "staging", "2.0.0")
     with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
-        run = _start(
+        run = start_until_paused(
             waits_for_merge,
             [
                 "fluxgate.release:shop@2.0.0",
@@ -209,6 +118,6 @@ def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
             while client.read_flow_run(run.id).state_type.value == "PAUSED":
                 assert time.monotonic() < deadline, "the connector did not resume the stage"
                 time.sleep(0.2)
-        state = _finish(waits_for_merge, run)
+        state = run_again(waits_for_merge, run)
     assert state.is_completed()
     assert state.result()["merge_sha"] == merge_sha and state.result()["merged"] is True
