@@ -1,7 +1,9 @@
-"""Session-wide real servers shared by test packages: one Prefect server (SQLite) per test session."""
+"""Session-wide real servers shared by test packages: one Prefect server (SQLite) and one emulated
+GitHub per test session; each test gets its own repository in it (`manifests_repo`)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fluxgate.sandbox.github import RunningEmulator, start_in_thread
 from fluxgate.sandbox.serving import free_port
 from tests.servers import wait_until_up
 
@@ -46,3 +49,26 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(timeout=30)
+
+
+TOKEN = "ghp_sandboxtoken0000000000000000000000"
+READ_ONLY_TOKEN = "ghp_readonly0000000000000000000000000"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start_in_thread(tmp_path_factory.mktemp("github"), webhook_backoff=0.05, record_bodies=True)
+    running.emulator.add_token(TOKEN, "fluxgate-bot")
+    running.emulator.add_token(READ_ONLY_TOKEN, "reader", write=False)
+    running.emulator.add_token("ghp_reviewer", "alice")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def manifests_repo(github: RunningEmulator) -> str:
+    """A fresh `acme/manifests-N` with one commit on main."""
+    name = f"acme/manifests-{next(_names)}"
+    github.emulator.create_repo(name, files={"README.md": "# manifests\n"})
+    return name

@@ -183,6 +183,22 @@ def _approval_shorthand(value: Any) -> Any:
     return {"mode": value} if isinstance(value, str) else value
 
 
+class HttpCheck(_Model):
+    """A post-deploy HTTP check: retried with backoff until it passes or its deadline passes."""
+
+    name: str | None = None
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: Annotated[int, Field(ge=100, le=599)] = 200
+    contains: str | None = Field(default=None, description="a substring the body must contain")
+    timeout: Duration = timedelta(seconds=10)
+    deadline: Duration = Field(default=timedelta(minutes=2), description="keep retrying until then")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.method} {self.url}"
+
+
 class Environment(_Model):
     """One stage of the promotion order, with everything needed to render and gate it."""
 
@@ -193,7 +209,10 @@ class Environment(_Model):
     clusters: Annotated[list[Cluster], Field(min_length=1)]
     config: ConfigSource | None = None
     approval: Annotated[Approval, BeforeValidator(_approval_shorthand)] = Approval()
-    verification: list[dict[str, Any]] = Field(default_factory=list)
+    verification: list[HttpCheck] = Field(default_factory=list)
+    flux_timeout: Duration = Field(
+        default=timedelta(minutes=30), description="how long a stage waits for Flux before it fails"
+    )
     soak: Duration = timedelta(0)
     auto_promote: bool = True
     repository_dispatch: bool = Field(

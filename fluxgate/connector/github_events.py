@@ -161,6 +161,7 @@ class _PullRequestEvent(_Wire):
     action: str
     repository: _Repository
     pull_request: _PullRequest
+    sender: _User | None = None
 
 
 class _Review(_Wire):
@@ -228,7 +229,10 @@ def _pull_request(data: dict[str, Any]) -> Fact:
         action=event.action,
         merged=merged,
         merge_sha=pr.merge_commit_sha if merged else None,
-        merged_by=pr.merged_by.login if merged and pr.merged_by else None,
+        # who merged it, or for a PR closed unmerged, who closed it (the one who rejected it)
+        merged_by=(pr.merged_by.login if merged and pr.merged_by else None)
+        if merged
+        else (event.sender.login if event.sender and event.action == "closed" else None),
         url=pr.html_url,
         head_branch=pr.head.ref,
         head_sha=pr.head.sha,

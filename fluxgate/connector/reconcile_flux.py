@@ -126,6 +126,10 @@ class FluxReconciler:
         else:
             target, description = "in_progress", f"Flux is applying {sha[:12]} to {route.env}"
         deployment = self._deployment_id(route, sha)
+        if target == "success" and self.store.effect_done(f"stage-deployment:{deployment}") is not None:
+            # a stage's Deployment succeeds once the stage has verified it, not when Flux is ready
+            self._dispatch(route, sha, target, description)
+            return None
         key = f"deployment-state:{route.repo}:{deployment}"
         last = self.store.effect_done(key)
         if last == target or (last in _TERMINAL and target == "in_progress"):

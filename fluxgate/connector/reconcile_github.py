@@ -8,6 +8,7 @@ step delivers kept facts when the wait appears). PRs fluxgate did not open are i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from fluxgate.connector.github_events import (
     PingFact,
@@ -16,9 +17,9 @@ from fluxgate.connector.github_events import (
 )
 from fluxgate.connector.reconcile_flux import Ignored
 from fluxgate.connector.store import Store
-from fluxgate.github import Promotion
+from fluxgate.github import GitHubGateway, Promotion
 
-__all__ = ["GitHubReconciler", "keep_merge_fact", "merge_fact_key"]
+__all__ = ["GitHubReconciler", "keep_merge_fact", "merge_fact_key", "stage_deployment_key"]
 
 
 def merge_fact_key(repo: str, number: int) -> str:
@@ -46,9 +47,24 @@ def keep_merge_fact(
     store.record_effect(merge_fact_key(repo, number), json.dumps(result))
 
 
+def stage_deployment_key(deployment: int) -> str:
+    return f"stage-deployment:{deployment}"
+
+
 class GitHubReconciler:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, github: Callable[[], GitHubGateway] | None = None) -> None:
+        self.store, self.github = store, github
+
+    def _link_deployment(self, fact: PullRequestFact) -> None:
+        """The stage created its Deployment at the PR's head; Flux reports the merge commit. Link the two,
+        so Flux's progress moves the stage's Deployment instead of a second one."""
+        if self.github is None or fact.promotion is None or fact.merge_sha is None:
+            return
+        env = fact.promotion.env
+        deployment = self.github().find_deployment(fact.repo, fact.head_sha, env)
+        if deployment is not None:
+            self.store.record_effect(f"deployment:{fact.repo}:{env}:{fact.merge_sha}", str(deployment))
+            self.store.record_effect(stage_deployment_key(deployment), fact.promotion.version)
 
     def handle(self, event: str, body: bytes) -> str:
         fact = parse_github_event(event, body)
@@ -71,6 +87,8 @@ class GitHubReconciler:
                 fact.url,
                 fact.promotion,
             )
+            if fact.merged:
+                self._link_deployment(fact)
             outcome = "merged" if fact.merged else "closed unmerged"
             return f"{fact.repo}#{fact.number} {outcome}: kept for its stage"
         return f"{event}: recorded"

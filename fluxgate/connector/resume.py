@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from fluxgate.connector.metrics import Metrics
@@ -105,9 +106,26 @@ class Resumer:
                 return None
             kept = json.loads(fact)
             return {k: kept.get(k) for k in ("merged", "merge_sha", "merged_by", "pr_url")}
-        if pause_key.startswith("await-flux") and "sha" in tags:
-            route = self._route(tags)
-            return flux_result(self.flux, route, tags["sha"]) if route else None
+        due = tags.get("due", "")
+        overdue = due.isdigit() and time.time() >= int(due)
+        route = self._route(tags) if "sha" in tags else None
+        if route is None:
+            return None
+        result = flux_result(self.flux, route, tags["sha"])
+        if pause_key.startswith("await-flux"):
+            if result is None and overdue:
+                return {
+                    "healthy": False,
+                    "revision": None,
+                    "clusters": [],
+                    "message": f"Flux did not report {route.env} ready at {tags['sha'][:12]} in time",
+                }
+            return result
+        if pause_key.startswith("soak"):
+            if result is not None and not result["healthy"]:
+                return {"healthy": False, "message": result["message"]}
+            if overdue:
+                return {"healthy": True, "message": f"{route.env} stayed healthy through the soak"}
         return None
 
     def sweep(self) -> list[str]:
@@ -118,11 +136,15 @@ class Resumer:
 
         done: list[str] = []
         with get_client(sync_client=True) as client:
-            paused = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-                )
+            paused_only = FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
             )
+            paused: list[Any] = []
+            while True:  # every waiting run, a page at a time (hundreds may wait at once)
+                page = client.read_flow_runs(flow_run_filter=paused_only, limit=200, offset=len(paused))
+                paused.extend(page)
+                if len(page) < 200:
+                    break
             for run in paused:
                 tags = tags_of(list(run.tags))
                 key = run.state.state_details.pause_key if run.state else None
@@ -152,11 +174,12 @@ class Resumer:
         try:
             from prefect.events import emit_event
 
-            name = (
-                "fluxgate.github.pr.merged"
-                if key.startswith("await-merge")
-                else ("fluxgate.flux.ready" if run_input.get("healthy") else "fluxgate.flux.failed")
-            )
+            if key.startswith("await-merge"):
+                name = "fluxgate.github.pr.merged" if run_input.get("merged") else "fluxgate.github.pr.closed"
+            elif key.startswith("soak"):
+                name = "fluxgate.soak.ended" if run_input.get("healthy") else "fluxgate.flux.failed"
+            else:
+                name = "fluxgate.flux.ready" if run_input.get("healthy") else "fluxgate.flux.failed"
             emit_event(
                 event=name,
                 resource={"prefect.resource.id": f"fluxgate.env.{tags.get('env', 'unknown')}"},

@@ -55,7 +55,9 @@ class Processing:
         self.metrics = metrics
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
-        self.github_events = GitHubReconciler(self.store)
+        self.github_events = GitHubReconciler(
+            self.store, self._github if settings.github is not None else None
+        )
         self._sweeping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.worker = Worker(

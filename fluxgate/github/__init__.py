@@ -14,7 +14,14 @@ from fluxgate.github.errors import (
     GitHubUnavailable,
 )
 from fluxgate.github.gateway import GitHubGateway
-from fluxgate.github.models import CombinedStatus, CommitStatus, PromotionOutcome, PullRequestState, Review
+from fluxgate.github.models import (
+    CombinedStatus,
+    CommitStatus,
+    DeploymentState,
+    PromotionOutcome,
+    PullRequestState,
+    Review,
+)
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
 from fluxgate.github.promotion import open_promotion, promote
 from fluxgate.github.settings import GitHubSettings
@@ -22,6 +29,7 @@ from fluxgate.github.settings import GitHubSettings
 __all__ = [
     "CombinedStatus",
     "CommitStatus",
+    "DeploymentState",
     "FileChanges",
     "GitHubAuthError",
     "GitHubForbidden",

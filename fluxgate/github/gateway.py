@@ -235,6 +235,13 @@ class GitHubGateway:
             )
             return int(deployment.id)
 
+    def find_deployment(self, repo: str, sha: str, environment: str) -> int | None:
+        """The newest Deployment of `sha` to `environment`, if fluxgate (or anyone) created one."""
+        with calling(f"list deployments of {sha[:12]} to {environment}", repo):
+            for deployment in self.repo(repo).get_deployments(sha=sha, environment=environment):
+                return int(deployment.id)
+        return None
+
     def set_deployment_status(
         self,
         repo: str,

@@ -24,7 +24,7 @@ from fluxgate.connector.service import Processing
 from fluxgate.connector.signatures import flux_signature, github_signature
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES, FLUXGATE
-from tests.github.conftest import TOKEN, github, manifests_repo  # noqa: F401  (shared fixtures)
+from tests.conftest import TOKEN
 from tests.servers import wait_until_up
 
 FLUX_KEY = "flux-hmac-key-for-tests"
@@ -140,7 +140,7 @@ class ConnectorProcess:
 
 
 @pytest.fixture
-def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> Iterator[ConnectorProcess]:  # noqa: F811
+def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> Iterator[ConnectorProcess]:
     text = (EXAMPLES / "shop" / "fluxgate.yaml").read_text()
     config = tmp_path / "fluxgate.yaml"
     config.write_text(re.sub(r"repo: acme/shop-manifests", f"repo: {manifests_repo}", text))
@@ -168,8 +168,8 @@ def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> I
 @pytest.fixture
 def make_processing(
     prefect_api: str,
-    github: RunningEmulator,  # noqa: F811
-    manifests_repo: str,  # noqa: F811
+    github: RunningEmulator,
+    manifests_repo: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Processing]]:

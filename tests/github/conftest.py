@@ -14,29 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from fluxgate.sandbox.github import RequestRecord, RunningEmulator, start_in_thread
+from fluxgate.sandbox.github import RequestRecord, RunningEmulator
+from tests.conftest import READ_ONLY_TOKEN, TOKEN  # noqa: F401  (re-exported for the tests here)
 
-TOKEN = "ghp_sandboxtoken0000000000000000000000"
-READ_ONLY_TOKEN = "ghp_readonly0000000000000000000000000"
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    running = start_in_thread(tmp_path_factory.mktemp("github"), webhook_backoff=0.05, record_bodies=True)
-    running.emulator.add_token(TOKEN, "fluxgate-bot")
-    running.emulator.add_token(READ_ONLY_TOKEN, "reader", write=False)
-    running.emulator.add_token("ghp_reviewer", "alice")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def manifests_repo(github: RunningEmulator) -> str:
-    """A fresh `acme/manifests-N` with one commit on main."""
-    name = f"acme/manifests-{next(_names)}"
-    github.emulator.create_repo(name, files={"README.md": "# manifests\n"})
-    return name
 
 
 class Calls:
