@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.client.schemas.objects import State
 from prefect.states import Cancelled, Completed, Failed
 
 from fluxgate.stage import (

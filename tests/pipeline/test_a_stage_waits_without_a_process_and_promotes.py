@@ -10,15 +10,15 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     from fluxgate.github import GitHubGateway, GitHubSettings
     from tests.github.conftest import TOKEN
 
-    run = stage.create(stage.request())
+    run = stage.create(stage.request(version="1.1.0"))
     assert stage.execute(run) is None  # suspended: the process that ran it is free
     assert stage.pause_key(run) == "await-merge"
-    assert stage.read(run).name == "shop@1.0.0 -> dev"
+    assert stage.read(run).name == "shop@1.1.0 -> dev"
     tags = stage.tags(run)
     repo, _, number = tags["pr"].rpartition("#")
     assert repo == stage.repo
     pr = stage.api(f"/pulls/{number}")
-    assert pr["title"] == "Deploy shop 1.0.0 to dev" and "ghcr.io/acme/shop-web:1.0.0" in pr["body"]
+    assert pr["title"] == "Deploy shop 1.1.0 to dev" and "ghcr.io/acme/shop-web:1.1.0" in pr["body"]
     deployments = stage.api("/deployments?environment=dev")
     assert len(deployments) == 1
     assert stage.api(f"/deployments/{deployments[0]['id']}/statuses")[0]["state"] == "queued"
@@ -36,10 +36,10 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     stage.wait_resumed(run)
     final = stage.execute(run)
     assert final is not None and final.is_completed(), final
-    assert final.message == "promoting shop@1.0.0 to staging"
+    assert final.message == "promoting shop@1.1.0 to staging"
     statuses = stage.api(f"/deployments/{deployments[0]['id']}/statuses")
     assert statuses[0]["state"] == "success"
-    assert statuses[0]["description"] == "shop@1.0.0 is live and verified"
+    assert statuses[0]["description"] == "shop@1.1.0 is live and verified"
     combined = {s["context"]: s["state"] for s in stage.api(f"/commits/{merge_sha}/status")["statuses"]}
     assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success"}
 
@@ -48,7 +48,9 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
 
     with get_client(sync_client=True) as client:
         staging = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["fluxgate.env:staging"]))
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=["fluxgate.env:staging", "fluxgate.release:shop@1.1.0"])
+            )
         )
-    assert [r.name for r in staging] == ["shop@1.0.0 -> staging"]
+    assert [r.name for r in staging] == ["shop@1.1.0 -> staging"]
     assert staging[0].parameters["request"]["env"] == "staging"
