@@ -8,8 +8,8 @@ finished tasks come back from their persisted results and every task with a side
 idempotent anyway, so "Retry" in the Prefect UI continues where the run stopped, with the same PR.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Prefect validates the run's parameters against the
+# flow's signature when a runner or worker loads it, and needs `StageRequest` itself, not a string.
 import time
 from datetime import timedelta
 

@@ -1,0 +1,190 @@
+"""`fluxgate deploy`, `fluxgate promote`, `fluxgate status`: stage runs from the terminal.
+
+Each command creates or reads runs of the `deploy-stage` deployment on the Prefect server
+(`PREFECT_API_URL`); the runs themselves are executed by `fluxgate serve` or a Prefect worker.
+Approval is not a command: it is the review of the manifests PR in GitHub.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, app, user_errors
+from fluxgate.cli.prefect_api import create_stage_run, prefect_client, run_url, stage_runs
+from fluxgate.errors import ConfigError
+from fluxgate.release import build_release
+from fluxgate.stage import StageRequest
+
+_FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Follow the run until it ends; exit 1 unless it completes.")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy again although the environment runs it.")]
+
+
+def _already_deployed(client: Any, request: StageRequest) -> Any | None:
+    for run in stage_runs(client, request.app, request.version, request.env):
+        if run.state_type and run.state_type.value == "COMPLETED":
+            return run
+    return None
+
+
+def _start(request: StageRequest, wait: bool) -> None:
+    with prefect_client() as client:
+        done = None if request.force else _already_deployed(client, request)
+        if done is not None:
+            raise ConfigError(
+                f"{request.app}@{request.version} is already deployed to {request.env} "
+                f"({run_url(done.id)}); use --force to deploy it again"
+            )
+        run = create_stage_run(client, request)
+        typer.echo(f"{request.run_name}: {run_url(run.id)}")
+        if wait:
+            _follow(client, run.id)
+
+
+def _describe(run: Any) -> str:
+    state = run.state
+    if state is None:
+        return "unknown"
+    if state.type.value == "PAUSED":
+        return f"waiting ({state.state_details.pause_key})"
+    return str(state.name) + (f": {state.message}" if state.message else "")
+
+
+def _follow(client: Any, run_id: Any, poll: float = 1.0) -> None:
+    """Print each change of the run's state until it ends; the exit code says how it ended."""
+    last = None
+    while True:
+        run = client.read_flow_run(run_id)
+        now = _describe(run)
+        if now != last:
+            typer.echo(f"  {time.strftime('%H:%M:%S')}  {now}")
+            last = now
+        if run.state_type and run.state_type.value in _FINAL:
+            if run.state_type.value != "COMPLETED":
+                raise typer.Exit(1)
+            return
+        time.sleep(poll)
+
+
+@app.command()
+@user_errors
+def deploy(
+    env: EnvOpt,
+    image: ImageOpt = None,
+    version: VersionOpt = None,
+    wait: WaitOpt = False,
+    force: ForceOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Start a stage run for one environment: render, PR, merge, Flux, verification, promotion."""
+    cfg = _config(config)
+    cfg.environment(env)
+    release = build_release(cfg, image or [], version)
+    request = StageRequest(
+        app=release.app,
+        version=release.version,
+        env=env,
+        images=release.images,
+        config=str(cfg.file.resolve()),
+        force=force,
+    )
+    _start(request, wait)
+
+
+@app.command()
+@user_errors
+def promote(
+    release: Annotated[str, typer.Argument(help="APP@VERSION, e.g. shop@1.4.2")],
+    to: Annotated[str, typer.Option("--to", help="The environment to promote to.")],
+    wait: WaitOpt = False,
+    force: ForceOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Promote a release that passed the previous environment (for environments promoted by hand)."""
+    cfg = _config(config)
+    app_name, _, version = release.partition("@")
+    if app_name != cfg.app or not version:
+        raise ConfigError(f"{release!r}: expected {cfg.app}@VERSION")
+    names = [e.name for e in cfg.environments]
+    index = names.index(cfg.environment(to).name)
+    with prefect_client() as client:
+        if index == 0:
+            raise ConfigError(f"{to} is the first environment: use `fluxgate deploy --env {to}`")
+        previous = names[index - 1]
+        passed = [
+            r for r in stage_runs(client, cfg.app, version, previous)
+            if r.state_type and r.state_type.value == "COMPLETED"
+        ]
+        if not passed:
+            raise ConfigError(f"{release} has not passed {previous} yet: nothing to promote to {to}")
+        request = StageRequest.model_validate(passed[0].parameters["request"]).to(to)
+    _start(request.model_copy(update={"force": force, "config": str(cfg.file.resolve())}), wait)
+
+
+def _duration(run: Any) -> str:
+    seconds = run.total_run_time.total_seconds() if run.total_run_time else 0
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+@app.command()
+@user_errors
+def status(
+    release: Annotated[
+        str | None, typer.Argument(help="APP@VERSION; default: the app's latest runs.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """A table of environments: the latest stage run's state, PR, revision and run time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    cfg = _config(config)
+    version = release.partition("@")[2] if release else None
+    table = Table("environment", "release", "state", "pull request", "revision", "run time")
+    with prefect_client() as client:
+        for env in cfg.environments:
+            runs = stage_runs(client, cfg.app, version, env.name)
+            if not runs:
+                table.add_row(env.name, "—", "not deployed", "", "", "")
+                continue
+            run = runs[0]
+            tags = {t.partition(":")[0]: t.partition(":")[2] for t in run.tags}
+            table.add_row(
+                env.name,
+                tags.get("fluxgate.release", ""),
+                _describe(run),
+                tags.get("fluxgate.pr", ""),
+                tags.get("fluxgate.sha", "")[:12],
+                _duration(run),
+            )
+    Console(width=160).print(table)
+
+
+@app.command()
+@user_errors
+def serve(
+    poll: Annotated[
+        float, typer.Option("--poll", help="Seconds between looks for work (bounds resume latency).")
+    ] = 2.0,
+    limit: Annotated[int, typer.Option("--limit", help="Stage runs executing at once.")] = 10,
+) -> None:
+    """Serve the deploy-stage deployment from this machine (a local runner; no work pool needed).
+
+    Waiting stages hold no process: the runner starts one per run, and again when a run is resumed.
+    """
+    import os
+
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(max(1, int(poll))))
+    from prefect.flows import load_flow_from_entrypoint
+
+    from fluxgate.stage import FLOW_NAME
+
+    flow: Any = load_flow_from_entrypoint("flows.deploy_stage:deploy_stage")
+    with prefect_client():
+        pass  # one clear line when the server is down, before the runner's own retries
+    flow.serve(name=FLOW_NAME, limit=limit, print_starting_message=True)

@@ -1,0 +1,126 @@
+"""As a user runs it: `fluxgate serve` executes stage runs, `fluxgate deploy` starts one, and while the
+stage waits for GitHub or Flux no flow process is alive, only the idle runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import FLUXGATE
+from tests.pipeline.conftest import Stage
+
+
+def _children(pid: int) -> list[int]:
+    """Every live process below `pid` that runs a flow, from /proc: an exited one not yet reaped holds
+    nothing, and multiprocessing's resource tracker is the idle runner's own helper."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            state, parent = stat.rpartition(")")[2].split()[:2]
+            if state != "Z":
+                parents[int(entry.name)] = int(parent)
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
+        found += kids
+        frontier += kids
+    return [p for p in found if b"resource_tracker" not in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.fixture
+def runner(stage: Stage, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    with (tmp_path / "serve.log").open("w") as log:
+        proc = subprocess.Popen(
+            [str(FLUXGATE), "serve", "--poll", "1"],
+            env={**os.environ, "PREFECT_LOGGING_TO_API_ENABLED": "false"},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+        yield proc
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+def _wait_for(stage: Stage, find: Any, what: str, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_deploy_runs_the_stage_on_the_runner_and_waits_without_a_process(
+    stage: Stage, runner: subprocess.Popen[str]
+) -> None:
+    from fluxgate.cli.prefect_api import stage_runs
+    from fluxgate.github import GitHubGateway, GitHubSettings
+    from tests.conftest import TOKEN
+
+    started = subprocess.run(
+        [str(FLUXGATE), "deploy", "--env", "dev", "--image", "web=1.5.0", "--image", "worker=1.5.0",
+         "--config", str(stage.config)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.startswith("shop@1.5.0 -> dev: http://127.0.0.1:")
+
+    from prefect.client.orchestration import get_client
+
+    def run_waiting(key: str) -> Any:
+        with get_client(sync_client=True) as client:
+            runs = stage_runs(client, "shop", "1.5.0", "dev")
+        if runs and runs[0].state_type.value in ("FAILED", "CRASHED"):
+            pytest.fail(f"the stage ended: {runs[0].state.message}")
+        return runs[0] if runs and stage.pause_key(runs[0]) == key and not _children(runner.pid) else None
+
+    run = _wait_for(stage, lambda: run_waiting("await-merge"), "the stage to wait for its merge")
+    assert _children(runner.pid) == []  # nothing held while the reviewer thinks
+
+    number = int(stage.tags(run)["pr"].rpartition("#")[2])
+    gw = GitHubGateway(GitHubSettings(api_url=stage.github.url, token=TOKEN, min_write_interval=0))
+    sha = gw.merge(stage.repo, number, "merge")
+    _wait_for(stage, lambda: run_waiting("await-flux"), "the stage to wait for Flux")
+    assert _children(runner.pid) == []
+
+    stage.flux_ready(sha)
+    _wait_for(stage, lambda: stage.read(run).state_type.value == "COMPLETED", "the stage to complete")
+    assert stage.read(run).state.message == "promoting shop@1.5.0 to staging"
+
+    shown = subprocess.run(
+        [str(FLUXGATE), "status", "shop@1.5.0", "--config", str(stage.config)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    dev = next(line for line in shown.stdout.splitlines() if " dev " in line)
+    assert "shop@1.5.0" in dev and "Completed" in dev and sha[:12] in dev
+    assert "not deployed" in next(line for line in shown.stdout.splitlines() if " prod " in line)
+
+    again = subprocess.run(
+        [str(FLUXGATE), "deploy", "--env", "dev", "--image", "web=1.5.0", "--image", "worker=1.5.0",
+         "--config", str(stage.config)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert again.returncode == 2
+    assert "shop@1.5.0 is already deployed to dev" in again.stderr and "--force" in again.stderr
