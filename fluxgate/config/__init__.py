@@ -13,6 +13,7 @@ from fluxgate.config.model import (
     ManifestsRepo,
     PipelineConfig,
     Templates,
+    Triggers,
     parse_duration,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "ManifestsRepo",
     "PipelineConfig",
     "Templates",
+    "Triggers",
     "find_config",
     "load_config",
     "parse_duration",

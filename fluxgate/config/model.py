@@ -233,6 +233,21 @@ class Environment(_Model):
         return self
 
 
+class Triggers(_Model):
+    """What in the code repo (`code_repo`) starts a release's first stage, through the connector."""
+
+    workflow: str | None = Field(
+        default=None,
+        description="CI workflow (its name, or file name such as ci.yml) whose successful run on "
+        "`branch` releases that commit; images are tagged with the short commit sha",
+    )
+    branch: str = "main"
+    release: bool = Field(default=False, description="a published GitHub Release releases its tag")
+    dispatch: bool = Field(
+        default=True, description="repository_dispatch `fluxgate.deploy` with version and images"
+    )
+
+
 class KubernetesSettings(_Model):
     """Which Kubernetes API the rendered objects are validated against."""
 
@@ -252,6 +267,7 @@ class PipelineConfig(_Model):
     kubernetes: KubernetesSettings = KubernetesSettings()
     environments: Annotated[list[Environment], Field(min_length=1)]
     code_repo: Annotated[str | None, Field(pattern=REPO_SLUG)] = None  # where repository_dispatch goes
+    triggers: Triggers = Triggers()
 
     _file: Path = PrivateAttr(default=Path("fluxgate.yaml"))
 
@@ -287,6 +303,9 @@ class PipelineConfig(_Model):
                     f"environment {env.name!r} asks for repository_dispatch but code_repo is not set",
                     ("environments", index, "repository_dispatch"),
                 )
+        if (self.triggers.workflow or self.triggers.release) and self.code_repo is None:
+            field = "workflow" if self.triggers.workflow else "release"
+            raise LocatedError("triggers from the code repo need code_repo to be set", ("triggers", field))
         return self
 
     @property

@@ -30,7 +30,15 @@ from fluxgate.connector.store import Store
 
 __all__ = ["create_app"]
 
-GITHUB_EVENTS = {"ping", "pull_request", "pull_request_review", "push", "workflow_run", "repository_dispatch"}
+GITHUB_EVENTS = {
+    "ping",
+    "pull_request",
+    "pull_request_review",
+    "push",
+    "workflow_run",
+    "repository_dispatch",
+    "release",
+}
 KNOWN_REASONS = (
     set(READY_REASONS) | set(FAILED_REASONS) | {"Progressing", "DependencyNotReady", "NewArtifact"}
 )

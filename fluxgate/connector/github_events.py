@@ -28,6 +28,7 @@ __all__ = [
     "PingFact",
     "PullRequestFact",
     "PushFact",
+    "ReleaseFact",
     "ReviewFact",
     "WorkflowRunFact",
     "parse_github_event",
@@ -99,7 +100,23 @@ class WorkflowRunFact(BaseModel):
     head_sha: str
     head_branch: str | None
     url: str
+    action: str = ""
+    path: str | None = None  # .github/workflows/ci.yml
     kind: Literal["workflow_run"] = "workflow_run"
+
+
+class ReleaseFact(BaseModel):
+    """A release delivery: a tag published (or edited, deleted...) as a GitHub Release."""
+
+    model_config = _FACT
+
+    repo: str
+    action: str
+    tag: str
+    draft: bool
+    prerelease: bool
+    url: str | None
+    kind: Literal["release"] = "release"
 
 
 class DispatchFact(BaseModel):
@@ -123,7 +140,9 @@ class PingFact(BaseModel):
     kind: Literal["ping"] = "ping"
 
 
-Fact: TypeAlias = PullRequestFact | ReviewFact | PushFact | WorkflowRunFact | DispatchFact | PingFact
+Fact: TypeAlias = (
+    PullRequestFact | ReviewFact | PushFact | WorkflowRunFact | ReleaseFact | DispatchFact | PingFact
+)
 
 
 # --- the parts of GitHub's payloads we read ----------------------------------------------------------
@@ -196,6 +215,7 @@ class _PushEvent(_Wire):
 
 class _WorkflowRun(_Wire):
     name: str | None = None
+    path: str | None = None
     status: str | None = None
     conclusion: str | None = None
     head_sha: str
@@ -204,8 +224,23 @@ class _WorkflowRun(_Wire):
 
 
 class _WorkflowRunEvent(_Wire):
+    action: str | None = None
     repository: _Repository
     workflow_run: _WorkflowRun
+
+
+class _Release(_Wire):
+    tag_name: str
+    draft: bool = False
+    prerelease: bool = False
+    html_url: str | None = None
+
+
+class _ReleaseEvent(_Wire):
+    action: str
+    repository: _Repository
+    release: _Release
+    sender: _User | None = None
 
 
 class _DispatchEvent(_Wire):
@@ -271,12 +306,26 @@ def _workflow_run(data: dict[str, Any]) -> Fact:
     run = event.workflow_run
     return WorkflowRunFact(
         repo=event.repository.full_name,
+        action=event.action or "",
         name=run.name,
+        path=run.path,
         status=run.status,
         conclusion=run.conclusion,
         head_sha=run.head_sha,
         head_branch=run.head_branch,
         url=run.html_url,
+    )
+
+
+def _release(data: dict[str, Any]) -> Fact:
+    event = _ReleaseEvent.model_validate(data)
+    return ReleaseFact(
+        repo=event.repository.full_name,
+        action=event.action,
+        tag=event.release.tag_name,
+        draft=event.release.draft,
+        prerelease=event.release.prerelease,
+        url=event.release.html_url,
     )
 
 
@@ -299,6 +348,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Fact]] = {
     "push": _push,
     "workflow_run": _workflow_run,
     "repository_dispatch": _dispatch,
+    "release": _release,
 }
 HANDLED_EVENTS = frozenset(_PARSERS)
 

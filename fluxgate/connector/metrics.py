@@ -27,6 +27,7 @@ KNOWN_KINDS = {
     "push",
     "workflow_run",
     "repository_dispatch",
+    "release",
 }
 
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from fluxgate.config import PipelineConfig
 from fluxgate.connector.github_events import (
+    DispatchFact,
+    Fact,
     PingFact,
     PullRequestFact,
+    ReleaseFact,
+    WorkflowRunFact,
     parse_github_event,
 )
 from fluxgate.connector.reconcile_flux import Ignored
 from fluxgate.connector.store import Store
+from fluxgate.connector.triggers import NotARelease, StageStarter, plan_release
+from fluxgate.errors import PermanentError
 from fluxgate.github import GitHubGateway, Promotion
 
 __all__ = ["GitHubReconciler", "keep_merge_fact", "merge_fact_key", "stage_deployment_key"]
@@ -52,8 +59,30 @@ def stage_deployment_key(deployment: int) -> str:
 
 
 class GitHubReconciler:
-    def __init__(self, store: Store, github: Callable[[], GitHubGateway] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        github: Callable[[], GitHubGateway] | None = None,
+        configs: list[PipelineConfig] | None = None,
+        starter: StageStarter | None = None,
+    ) -> None:
         self.store, self.github = store, github
+        self.configs, self.starter = configs or [], starter
+
+    def _trigger(self, fact: Fact) -> str:
+        """Start the first stage of the release the fact names (once per release)."""
+        try:
+            config, release = plan_release(self.configs, fact)
+        except (NotARelease, PermanentError) as why:  # a bad payload stays bad: note it, never retry
+            raise Ignored(str(why)) from None
+        if self.starter is None:
+            raise Ignored(f"{release.name} is ready, but no Prefect server is configured (PREFECT_API_URL)")
+        key = f"triggered:{release.name}"
+        if self.store.effect_done(key) is not None:
+            return f"{release.name}: its first stage was started before"
+        line = self.starter.start(config, release)
+        self.store.record_effect(key, line)
+        return line
 
     def _link_deployment(self, fact: PullRequestFact) -> None:
         """The stage created its Deployment at the PR's head; Flux reports the merge commit. Link the two,
@@ -91,4 +120,6 @@ class GitHubReconciler:
                 self._link_deployment(fact)
             outcome = "merged" if fact.merged else "closed unmerged"
             return f"{fact.repo}#{fact.number} {outcome}: kept for its stage"
+        if isinstance(fact, WorkflowRunFact | ReleaseFact | DispatchFact):
+            return self._trigger(fact)
         return f"{event}: recorded"

@@ -28,6 +28,7 @@ from fluxgate.connector.resume import Resumer
 from fluxgate.connector.routing import Router
 from fluxgate.connector.settings import ConnectorSettings
 from fluxgate.connector.store import Delivery, Store, sqlite_url
+from fluxgate.connector.triggers import StageStarter
 from fluxgate.connector.watchdog import Watchdog
 from fluxgate.connector.worker import Worker
 from fluxgate.errors import ConfigError
@@ -56,7 +57,10 @@ class Processing:
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
         self.github_events = GitHubReconciler(
-            self.store, self._github if settings.github is not None else None
+            self.store,
+            self._github if settings.github is not None else None,
+            self.router.configs,
+            StageStarter() if os.environ.get("PREFECT_API_URL") else None,
         )
         self._sweeping = threading.Event()
         self._sweeper: threading.Thread | None = None

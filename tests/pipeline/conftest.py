@@ -70,6 +70,7 @@ def project(tmp_path: Path, manifests_repo: str, service: tuple[str, Any]) -> Pa
         rf"        url: {service[0]}\n        contains: ok\n        deadline: 10s\n",
         text,
     )
+    text += "\ncode_repo: acme/shop\ntriggers:\n  workflow: ci.yml\n"
     config.write_text(text)
     assert "approval: review\n    verification" in text
     return config

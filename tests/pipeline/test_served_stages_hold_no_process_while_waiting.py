@@ -45,8 +45,23 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _forget_scheduled_runs() -> None:
+    """Runs other tests created and left scheduled (promotions, triggers) are not this runner's work."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    scheduled = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+    )
+    with get_client(sync_client=True) as client:
+        for run in client.read_flow_runs(flow_run_filter=scheduled, limit=200):
+            client.delete_flow_run(run.id)
+
+
 @pytest.fixture
 def runner(stage: Stage, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    _forget_scheduled_runs()
     with (tmp_path / "serve.log").open("w") as log:
         proc = subprocess.Popen(
             [str(FLUXGATE), "serve", "--poll", "1"],

@@ -20,6 +20,7 @@ from fluxgate.connector.github_events import (
     PingFact,
     PullRequestFact,
     PushFact,
+    ReleaseFact,
     ReviewFact,
     WorkflowRunFact,
     parse_github_event,
@@ -30,7 +31,7 @@ EXAMPLES = (Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modul
             / "webhooks-examples" / "api.github.com" / "index.json")
 FACTS = {
     "ping": PingFact, "pull_request": PullRequestFact, "pull_request_review": ReviewFact, "push": PushFact,
-    "workflow_run": WorkflowRunFact, "repository_dispatch": DispatchFact,
+    "workflow_run": WorkflowRunFact, "repository_dispatch": DispatchFact, "release": ReleaseFact,
 }
 
 
@@ -81,7 +82,8 @@ def test_a_closed_unmerged_pr_has_no_merge_sha_even_though_github_sends_its_test
     assert payload["pull_request"]["merge_commit_sha"]
     fact = parse_github_event("pull_request", payload)
     assert isinstance(fact, PullRequestFact)
-    assert (fact.action, fact.merged, fact.merge_sha, fact.merged_by) == ("closed", False, None, None)
+    # `merged_by` names who closed it: the one who rejected the promotion
+    assert (fact.action, fact.merged, fact.merge_sha, fact.merged_by) == ("closed", False, None, "Codertocat")
     assert fact.promotion is None  # not a PR fluxgate opened
 
 
@@ -116,7 +118,8 @@ def test_push_workflow_run_dispatch_and_ping_facts() -> None:
     assert run == WorkflowRunFact(
         repo="octo-org/octo-repo", name="", status="completed", conclusion="success",
         head_sha="3484a3fb816e0859fd6e1cea078d76385ff50625", head_branch="master",
-        url="https://github.com/octo-org/octo-repo/actions/runs/289782451",
+        url="https://github.com/octo-org/octo-repo/actions/runs/289782451", action="completed",
+        path=".github/workflows/test.yml",
     )
     payload = example("repository_dispatch")
     payload["client_payload"] = {"app": "shop", "version": "1.1.0"}

@@ -1,0 +1,102 @@
+"""GitHub says a release is ready: start the first environment's stage run.
+
+Three signals from the app's `code_repo`, each opted into under `triggers:` in fluxgate.yaml:
+- `workflow_run` completed with success for the configured CI workflow on the configured branch:
+  the release is the commit, version and image tags are its short sha;
+- `release` published (not a draft): version and image tags are the tag without a leading `v`;
+- `repository_dispatch` `fluxgate.deploy` with `{"version": ..., "images": {component: tag or ref}}`.
+
+`plan_release` is pure (which app and release a fact names, or why none); `StageStarter` creates the
+run through the Prefect client, once per release (the Prefect idempotency key), so a redelivered
+webhook or a second signal for the same version starts nothing new.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from fluxgate.config import PipelineConfig
+from fluxgate.connector.github_events import DispatchFact, Fact, ReleaseFact, WorkflowRunFact
+from fluxgate.release import Release, build_release
+from fluxgate.stage import DEPLOYMENT_NAME, StageRequest, stage_tags
+
+__all__ = ["DISPATCH_EVENT", "StageStarter", "plan_release"]
+
+DISPATCH_EVENT = "fluxgate.deploy"
+
+
+class NotARelease(Exception):
+    """The fact is valid but releases nothing (another workflow, a failed run, a draft): why."""
+
+
+def _workflow_matches(wanted: str, fact: WorkflowRunFact) -> bool:
+    return wanted in (fact.name, fact.path, PurePosixPath(fact.path or "").name)
+
+
+def _release_of(config: PipelineConfig, fact: Fact) -> Release:
+    triggers = config.triggers
+    if isinstance(fact, WorkflowRunFact):
+        if not triggers.workflow or not _workflow_matches(triggers.workflow, fact):
+            raise NotARelease(f"workflow {fact.name!r} is not the CI workflow of {config.app}")
+        if fact.action != "completed" or fact.conclusion != "success":
+            raise NotARelease(f"workflow {fact.name!r} {fact.action or fact.status}: {fact.conclusion}")
+        if fact.head_branch != triggers.branch:
+            raise NotARelease(f"workflow {fact.name!r} ran on {fact.head_branch}, not {triggers.branch}")
+        tag = fact.head_sha[:7]
+        return build_release(config, {name: tag for name in config.components}, tag)
+    if isinstance(fact, ReleaseFact):
+        if not triggers.release:
+            raise NotARelease(f"releases do not trigger {config.app} (triggers.release is off)")
+        if fact.action != "published" or fact.draft:
+            raise NotARelease(f"release {fact.tag} {fact.action}{' (draft)' if fact.draft else ''}")
+        version = fact.tag.removeprefix("v")
+        return build_release(config, {name: version for name in config.components}, version)
+    if isinstance(fact, DispatchFact):
+        if fact.event_type != DISPATCH_EVENT or not triggers.dispatch:
+            raise NotARelease(f"repository_dispatch {fact.event_type!r} is not {DISPATCH_EVENT}")
+        payload = fact.client_payload
+        images = payload.get("images")
+        named = payload.get("version")
+        if not isinstance(images, dict) or (named is not None and not isinstance(named, str)):
+            raise NotARelease(
+                f"repository_dispatch {DISPATCH_EVENT}: client_payload needs "
+                '{"version": "1.4.2", "images": {"<component>": "<tag or image ref>"}}'
+            )
+        return build_release(config, {str(k): str(v) for k, v in images.items()}, named)
+    raise NotARelease(f"{fact.kind} does not release anything")
+
+
+def plan_release(configs: list[PipelineConfig], fact: Fact) -> tuple[PipelineConfig, Release]:
+    """The app whose code repo sent the fact, and the release it names; NotARelease with why if none."""
+    repo = getattr(fact, "repo", None)
+    config = next((c for c in configs if c.code_repo == repo), None)
+    if config is None:
+        raise NotARelease(f"{repo} is not the code repo of any app served here")
+    return config, _release_of(config, fact)
+
+
+class StageStarter:
+    """Creates the first environment's stage run on the Prefect server (needs `PREFECT_API_URL`)."""
+
+    def start(self, config: PipelineConfig, release: Release) -> str:
+        from prefect.client.orchestration import get_client
+
+        env = config.environments[0].name
+        request = StageRequest(
+            app=release.app,
+            version=release.version,
+            env=env,
+            images=release.images,
+            config=str(config.file.resolve()),
+            force=False,
+        )
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(DEPLOYMENT_NAME)
+            run = client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"request": request.model_dump()},
+                tags=stage_tags(release.app, release.version, env),
+                name=request.run_name,
+                idempotency_key=f"fluxgate-release:{release.app}@{release.version}",
+            )
+        return f"started {request.run_name} (flow run {run.id})"
