@@ -1,0 +1,38 @@
+"""`fluxgate deploy / promote / status` with bad input or no Prefect: one line, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from fluxgate.sandbox.serving import free_port
+from tests.cli.conftest import EXAMPLES, Run, user_error
+
+SHOP = str(EXAMPLES / "shop" / "fluxgate.yaml")
+IMAGES = ("-i", "web=1.0.0", "-i", "worker=1.0.0")
+
+
+@pytest.fixture
+def no_prefect(monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"http://127.0.0.1:{free_port()}/api"
+    monkeypatch.setenv("PREFECT_API_URL", url)
+    return url
+
+
+def test_an_unknown_environment_is_named_before_prefect_is_asked(fluxgate: Run, no_prefect: str) -> None:
+    lines = user_error(fluxgate("deploy", "-c", SHOP, "--env", "qa", *IMAGES))
+    assert lines == ["error: unknown environment 'qa': fluxgate.yaml defines dev, staging, prod"]
+
+
+def test_an_unreachable_prefect_server_is_one_line_with_the_url_tried(fluxgate: Run, no_prefect: str) -> None:
+    for args in (("deploy", "-c", SHOP, "--env", "dev", *IMAGES), ("status", "-c", SHOP)):
+        expected = f"error: Prefect server unreachable at {no_prefect}: ConnectError"
+        assert user_error(fluxgate(*args)) == [expected]
+
+
+def test_a_release_of_another_app_or_without_version_is_refused(fluxgate: Run, no_prefect: str) -> None:
+    assert user_error(fluxgate("promote", "blog@1.0.0", "--to", "prod", "-c", SHOP)) == [
+        "error: 'blog@1.0.0': expected shop@VERSION"
+    ]
+    assert user_error(fluxgate("promote", "shop", "--to", "prod", "-c", SHOP)) == [
+        "error: 'shop': expected shop@VERSION"
+    ]
