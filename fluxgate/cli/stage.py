@@ -85,15 +85,7 @@ def deploy(
     cfg = _config(config)
     cfg.environment(env)
     release = build_release(cfg, image or [], version)
-    request = StageRequest(
-        app=release.app,
-        version=release.version,
-        env=env,
-        images=release.images,
-        config=str(cfg.file.resolve()),
-        force=force,
-    )
-    _start(request, wait)
+    _start(StageRequest.of(release, env, str(cfg.file.resolve()), force), wait)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from fluxgate.connector.errors import EventRejected
 from fluxgate.connector.flux_events import FAILED_REASONS, READY_REASONS, parse_flux_event
+from fluxgate.connector.github_events import HANDLED_EVENTS
 from fluxgate.connector.intake import Intake
 from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
 from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
@@ -30,15 +31,7 @@ from fluxgate.connector.store import Store
 
 __all__ = ["create_app"]
 
-GITHUB_EVENTS = {
-    "ping",
-    "pull_request",
-    "pull_request_review",
-    "push",
-    "workflow_run",
-    "repository_dispatch",
-    "release",
-}
+GITHUB_EVENTS = HANDLED_EVENTS  # what the parsers understand is what the endpoint accepts
 KNOWN_REASONS = (
     set(READY_REASONS) | set(FAILED_REASONS) | {"Progressing", "DependencyNotReady", "NewArtifact"}
 )

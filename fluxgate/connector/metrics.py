@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fluxgate.connector.github_events import HANDLED_EVENTS
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
@@ -21,13 +23,7 @@ KNOWN_KINDS = {
     "Bucket",
     "HelmChart",
     "HelmRepository",
-    "ping",
-    "pull_request",
-    "pull_request_review",
-    "push",
-    "workflow_run",
-    "repository_dispatch",
-    "release",
+    *HANDLED_EVENTS,
 }
 
 

@@ -82,14 +82,7 @@ class StageStarter:
         from prefect.client.orchestration import get_client
 
         env = config.environments[0].name
-        request = StageRequest(
-            app=release.app,
-            version=release.version,
-            env=env,
-            images=release.images,
-            config=str(config.file.resolve()),
-            force=False,
-        )
+        request = StageRequest.of(release, env, str(config.file.resolve()))
         with get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name(DEPLOYMENT_NAME)
             run = client.create_flow_run_from_deployment(

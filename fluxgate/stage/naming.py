@@ -38,6 +38,17 @@ class StageRequest(BaseModel):
     config: str = Field(description="fluxgate.yaml as the worker sees it (a path in the code checkout)")
     force: bool = Field(False, description="deploy again even when the environment already runs it")
 
+    @classmethod
+    def of(cls, release: Release, env: str, config: str, force: bool = False) -> StageRequest:
+        return cls(
+            app=release.app,
+            version=release.version,
+            env=env,
+            images=release.images,
+            config=config,
+            force=force,
+        )
+
     @property
     def release(self) -> Release:
         return Release(app=self.app, version=self.version, images=self.images)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +22,16 @@ from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES
 from tests.conftest import TOKEN
 from tests.connector.conftest import FLUX_KEY, WEBHOOK_SECRET, ConnectorProcess, kustomization_event
+from tests.http_service import scripted_service
 
 pytest.importorskip("prefect")
-
-
-class _Service(BaseHTTPRequestHandler):
-    """The app as deployed: answers /healthz with whatever the test sets."""
-
-    answers: list[tuple[int, str]] = []
-
-    def do_GET(self) -> None:
-        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @pytest.fixture
 def service() -> Iterator[tuple[str, list[tuple[int, str]]]]:
     """A real HTTP service for post-deploy checks; append answers to change what it says."""
-    answers: list[tuple[int, str]] = [(200, "ok: shop 1.0.0")]
-    handler = type("Handler", (_Service,), {"answers": answers})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/healthz", answers
-    server.shutdown()
-    server.server_close()
+    with scripted_service((200, "ok: shop 1.0.0")) as running:
+        yield running
 
 
 @pytest.fixture

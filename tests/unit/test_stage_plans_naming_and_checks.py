@@ -3,9 +3,7 @@ post-deploy HTTP checks report against a real local service."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from fluxgate.config import HttpCheck, PipelineConfig, load_config
 from fluxgate.connector.triggers import DISPATCH_EVENT
 from fluxgate.stage import FLOW_NAME, StageRequest, next_step, pause_key, run_http_checks
 from tests.cli.conftest import EXAMPLES
+from tests.http_service import scripted_service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,27 +44,10 @@ def test_runs_and_waits_are_named_per_the_contract() -> None:
     assert [pause_key("await-flux", n) for n in (1, 2, 3)] == ["await-flux", "await-flux-2", "await-flux-3"]
 
 
-class _Answers(BaseHTTPRequestHandler):
-    script: list[tuple[int, str]] = []
-
-    def do_GET(self) -> None:
-        status, body = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def service() -> Iterator[tuple[str, list[tuple[int, str]]]]:
-    script: list[tuple[int, str]] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Answers,), {"script": script}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/healthz", script
-    server.shutdown()
-    server.server_close()
+    with scripted_service() as running:
+        yield running
 
 
 def test_a_check_passes_after_a_slow_start_and_fails_with_what_it_last_saw(service: Any) -> None:
