@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from fluxgate.errors import ConfigError
-from fluxgate.stage import DEPLOYMENT_NAME, StageRequest, stage_tags
+from fluxgate.stage import DEPLOYMENT_NAME, FLOW_NAME, StageRequest, stage_tags
 
 __all__ = ["create_stage_run", "prefect_client", "run_url", "stage_runs"]
 
@@ -53,12 +53,13 @@ def run_url(run_id: Any) -> str:
 
 def stage_runs(client: Any, app: str, version: str | None = None, env: str | None = None) -> list[Any]:
     """Stage runs of an app (newest first), narrowed to a release and/or an environment."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterTags
     from prefect.client.schemas.sorting import FlowRunSort
 
     tags = [f"fluxgate.release:{app}@{version}"] if version else []
     tags += [f"fluxgate.env:{env}"] if env else []
     found = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
         flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=tags)) if tags else None,
         sort=FlowRunSort.START_TIME_DESC,
         limit=200,

@@ -80,6 +80,7 @@ class Resumer:
     ) -> None:
         self.store, self.router, self.flux, self.metrics = store, router, flux, metrics
         self.watchdog = watchdog
+        self._reported: set[str] = set()  # problems already logged, so a stuck run is not logged every sweep
 
     def _route(self, tags: dict[str, str]) -> Route | None:
         app = tags.get("release", "").partition("@")[0]
@@ -150,24 +151,33 @@ class Resumer:
                 key = run.state.state_details.pause_key if run.state else None
                 if not tags or not key:
                     continue
-                marker = f"resumed:{run.id}:{key}"
-                if self.store.effect_done(marker) is not None:
-                    continue
-                run_input = self.awaited(key, tags)
-                if run_input is None:
-                    paused_at = run.state.timestamp.timestamp() if run.state else 0.0
-                    done.extend(self._watch(str(run.id), key, tags, paused_at))
-                    continue
-                result = client.resume_flow_run(run.id, run_input=run_input)
-                status = str(getattr(result.status, "value", result.status))
-                if status == "ACCEPT":
-                    self.store.record_effect(marker, json.dumps(run_input))
-                    self.metrics.resumes.labels(key.rstrip("-0123456789")).inc()
-                    self._emit(run.id, key, run_input, tags)
-                    done.append(f"resumed {run.name} ({key})")
-                else:
-                    done.append(f"{run.name} ({key}): Prefect answered {status}")
+                try:
+                    done.extend(self._sweep_one(client, run, key, tags))
+                except Exception as error:  # one run's trouble (a commit GitHub does not know) is its own
+                    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                    line = f"{run.name} ({key}): {reason}"
+                    if line not in self._reported:
+                        self._reported.add(line)
+                        done.append(line)
         return done
+
+    def _sweep_one(self, client: Any, run: Any, key: str, tags: dict[str, str]) -> list[str]:
+        """Resume one waiting run if its fact is known; else let the watchdog look when it is due."""
+        marker = f"resumed:{run.id}:{key}"
+        if self.store.effect_done(marker) is not None:
+            return []
+        run_input = self.awaited(key, tags)
+        if run_input is None:
+            paused_at = run.state.timestamp.timestamp() if run.state else 0.0
+            return self._watch(str(run.id), key, tags, paused_at)
+        result = client.resume_flow_run(run.id, run_input=run_input)
+        status = str(getattr(result.status, "value", result.status))
+        if status != "ACCEPT":
+            return [f"{run.name} ({key}): Prefect answered {status}"]
+        self.store.record_effect(marker, json.dumps(run_input))
+        self.metrics.resumes.labels(key.rstrip("-0123456789")).inc()
+        self._emit(run.id, key, run_input, tags)
+        return [f"resumed {run.name} ({key})"]
 
     def _emit(self, run_id: Any, key: str, run_input: dict[str, Any], tags: dict[str, str]) -> None:
         """A Prefect event for the UI's feed, with the run as related resource (visibility only)."""

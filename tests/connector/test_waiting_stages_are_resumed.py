@@ -121,3 +121,24 @@ def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
         state = run_again(waits_for_merge, run)
     assert state.is_completed()
     assert state.result()["merge_sha"] == merge_sha and state.result()["merged"] is True
+
+
+def test_a_run_waiting_for_an_unknown_commit_does_not_hold_up_the_others(
+    processing: Processing, github: RunningEmulator, manifests_repo: str
+) -> None:
+    from tests.connector.prefect_stage import waits_for_flux
+
+    sha = github.emulator.git(github.emulator.state.repos[manifests_repo]).ref("refs/heads/main")
+    assert sha
+    ready = kustomization_event(sha, "ReconciliationSucceeded", "ok", env="staging", cluster="staging-eu")
+    processing.flux.handle(json.dumps(ready).encode())
+    stuck = start_until_paused(  # GitHub has never heard of this commit: comparing with it fails
+        waits_for_flux, ["fluxgate.release:shop@0.9.0", "fluxgate.env:staging", f"fluxgate.sha:{'f' * 40}"]
+    )
+    fine = start_until_paused(
+        waits_for_flux, ["fluxgate.release:shop@0.9.1", "fluxgate.env:staging", f"fluxgate.sha:{sha}"]
+    )
+    lines = processing.resumer.sweep()
+    assert any(line.startswith(f"{stuck.name} (await-flux): ") for line in lines), lines
+    assert f"resumed {fine.name} (await-flux)" in lines
+    assert not any(stuck.name in line for line in processing.resumer.sweep())  # said once, not every sweep

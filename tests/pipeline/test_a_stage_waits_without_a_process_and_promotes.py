@@ -44,13 +44,10 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success"}
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from fluxgate.cli.prefect_api import stage_runs
 
     with get_client(sync_client=True) as client:
-        staging = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                tags=FlowRunFilterTags(all_=["fluxgate.env:staging", "fluxgate.release:shop@1.1.0"])
-            )
-        )
+        staging = stage_runs(client, "shop", "1.1.0", "staging")
     assert [r.name for r in staging] == ["shop@1.1.0 -> staging"]
     assert staging[0].parameters["request"]["env"] == "staging"
