@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/github_calls.py
 	$(BIN)/python bench/connector.py
+	$(BIN)/python bench/resume.py
+	$(BIN)/python bench/idle.py
 
 demo: $(STAMP)
 	$(BIN)/fluxgate demo

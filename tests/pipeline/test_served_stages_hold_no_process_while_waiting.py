@@ -12,37 +12,9 @@ from typing import Any
 
 import pytest
 
+from fluxgate.sandbox.stack import flow_processes
 from tests.cli.conftest import FLUXGATE
 from tests.pipeline.conftest import Stage
-
-
-def _children(pid: int) -> list[int]:
-    """Every live process below `pid` that runs a flow, from /proc: an exited one not yet reaped holds
-    nothing, and multiprocessing's resource tracker is the idle runner's own helper."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            state, parent = stat.rpartition(")")[2].split()[:2]
-            if state != "Z":
-                parents[int(entry.name)] = int(parent)
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        kids = [p for p, parent in parents.items() if parent == current]
-        found += kids
-        frontier += kids
-    return [p for p in found if b"resource_tracker" not in _cmdline(p)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def _forget_scheduled_runs() -> None:
@@ -108,16 +80,17 @@ def test_deploy_runs_the_stage_on_the_runner_and_waits_without_a_process(
             runs = stage_runs(client, "shop", "1.5.0", "dev")
         if runs and runs[0].state_type.value in ("FAILED", "CRASHED"):
             pytest.fail(f"the stage ended: {runs[0].state.message}")
-        return runs[0] if runs and stage.pause_key(runs[0]) == key and not _children(runner.pid) else None
+        idle = not flow_processes(runner.pid)
+        return runs[0] if runs and stage.pause_key(runs[0]) == key and idle else None
 
     run = _wait_for(stage, lambda: run_waiting("await-merge"), "the stage to wait for its merge")
-    assert _children(runner.pid) == []  # nothing held while the reviewer thinks
+    assert flow_processes(runner.pid) == []  # nothing held while the reviewer thinks
 
     number = int(stage.tags(run)["pr"].rpartition("#")[2])
     gw = GitHubGateway(GitHubSettings(api_url=stage.github.url, token=TOKEN, min_write_interval=0))
     sha = gw.merge(stage.repo, number, "merge")
     _wait_for(stage, lambda: run_waiting("await-flux"), "the stage to wait for Flux")
-    assert _children(runner.pid) == []
+    assert flow_processes(runner.pid) == []
 
     stage.flux_ready(sha)
     _wait_for(stage, lambda: stage.read(run).state_type.value == "COMPLETED", "the stage to complete")

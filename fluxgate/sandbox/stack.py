@@ -1,0 +1,200 @@
+"""The whole product on one machine, for benchmarks and the demo: a Prefect server (SQLite), the
+emulated GitHub, the connector and a `fluxgate serve` runner, each a real process talking real HTTP.
+
+`Stack(data, config).start()` brings them up in that order and waits for each to answer;
+`stop()` ends them (also on errors half-way). Everything lives under `data`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from fluxgate.config import load_config
+from fluxgate.sandbox.github import RunningEmulator, start_in_thread
+from fluxgate.sandbox.serving import free_port
+
+__all__ = ["FLUX_KEY", "TOKEN", "WEBHOOK_SECRET", "Stack", "flow_processes", "rss_mib"]
+
+TOKEN = "ghp_fluxgatesandbox000000000000000000000"
+FLUX_KEY = "flux-generic-hmac-key-of-the-sandbox"
+WEBHOOK_SECRET = "github-webhook-secret-of-the-sandbox"
+_BIN = Path(sys.executable).parent
+
+
+def _wait(url: str, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see its log")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def flow_processes(runner: int) -> list[int]:
+    """Live processes below a runner that run flows, from /proc (Linux): an exited child not yet
+    reaped holds nothing, and multiprocessing's resource tracker is the idle runner's own helper."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, parent = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            parents[int(entry.name)] = int(parent)
+    found, frontier = [], [runner]
+    while frontier:
+        kids = [p for p, parent in parents.items() if parent == frontier.pop()]
+        found += kids
+        frontier += kids
+    return [p for p in found if b"resource_tracker" not in _cmdline(p)]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and everything below it, MiB."""
+    total = 0
+    for each in [pid, *flow_processes(pid)]:
+        try:
+            status = (Path("/proc") / str(each) / "status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
+class Stack:
+    def __init__(self, data: Path, config: Path, poll: int = 1, resume_interval: float = 0.2) -> None:
+        self.data, self.config = data, config
+        self.poll, self.resume_interval = poll, resume_interval
+        self.prefect_url = f"http://127.0.0.1:{free_port()}/api"
+        self.connector_url = f"http://127.0.0.1:{free_port()}"
+        self.github: RunningEmulator | None = None
+        self.processes: dict[str, subprocess.Popen[Any]] = {}
+        self._logs: list[IO[str]] = []
+
+    # -- environment ------------------------------------------------------------------------------
+    def prefect_env(self) -> dict[str, str]:
+        home = self.data / "prefect"
+        return {
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": self.prefect_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_LOGGING_TO_API_ENABLED": "false",
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+            "PREFECT_LOCAL_STORAGE_PATH": str(self.data / "results"),
+        }
+
+    def env(self) -> dict[str, str]:
+        """What every fluxgate process of the stack (and a client of it) needs."""
+        assert self.github is not None
+        return {
+            **os.environ,
+            **self.prefect_env(),
+            "FLUXGATE_GITHUB__API_URL": self.github.url,
+            "FLUXGATE_GITHUB__TOKEN": TOKEN,
+            "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
+            "FLUXGATE_FLUX_HMAC_KEY": FLUX_KEY,
+            "FLUXGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "FLUXGATE_RESUME_INTERVAL": str(self.resume_interval),
+        }
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[Any]:
+        log = (self.data / f"{name}.log").open("w")
+        self._logs.append(log)
+        proc = subprocess.Popen(
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, text=True
+        )
+        self.processes[name] = proc
+        return proc
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> Stack:
+        self.data.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        server = self._spawn(
+            "prefect-server",
+            [str(_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+             "--port", self.prefect_url.split(":")[2].split("/")[0]],
+            {**os.environ, **self.prefect_env(), "PREFECT_UI_ENABLED": "true"},
+        )  # fmt: skip
+        self.github = start_in_thread(self.data / "github", webhook_backoff=0.2)
+        self.github.emulator.add_token(TOKEN, "fluxgate-bot")
+        config = load_config(self.config)
+        if config.manifests.repo not in self.github.emulator.state.repos:
+            self.github.emulator.create_repo(config.manifests.repo, files={"README.md": "# manifests\n"})
+        _wait(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
+        port = self.connector_url.rsplit(":", 1)[1]
+        connector = self._spawn(
+            "connector",
+            [str(_BIN / "fluxgate"), "connector", "--config", str(self.config), "--data",
+             str(self.data / "connector"), "--host", "127.0.0.1", "--port", port],
+            self.env(),
+        )  # fmt: skip
+        _wait(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
+        self.github.emulator.add_hook(
+            config.manifests.repo, f"{self.connector_url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
+        )
+        serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll)]
+        runner = self._spawn("runner", serve, self.env())
+        self._wait_for_deployment(runner)
+
+    def _wait_for_deployment(self, runner: subprocess.Popen[Any], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.prefect_url}/deployments/name/deploy-stage/deploy-stage"
+        while httpx.get(url, timeout=5).status_code != 200:
+            if runner.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("`fluxgate serve` did not register the deploy-stage deployment")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for name in ("runner", "connector", "prefect-server"):
+            proc = self.processes.get(name)
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+        if self.github is not None:
+            self.github.stop()
+        for log in self._logs:
+            log.close()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
