@@ -37,7 +37,11 @@ def main() -> int:
         with Stack(Path(tmp) / "stack", config, poll=1) as stack:
             os.environ.update(stack.prefect_env())
             from prefect.client.orchestration import get_client
-            from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+            from prefect.client.schemas.filters import (
+                FlowRunFilter,
+                FlowRunFilterState,
+                FlowRunFilterStateType,
+            )
             from prefect.client.schemas.objects import StateType
 
             from fluxgate.cli.prefect_api import create_stage_run

@@ -130,6 +130,9 @@ def main() -> int:
                             raise RuntimeError(f"{version}: the resumed run never reached verify")
                         time.sleep(0.05)
                     to_task.append(task.start_time.timestamp() - ready_at)
+                    states = {st.name: st.timestamp.timestamp() - ready_at for st in client.read_flow_run_states(run.id)
+                              if st.timestamp.timestamp() > ready_at}
+                    print(f"    after the Flux event: {', '.join(f'{k} +{v:.2f}s' for k, v in states.items())}")
                     _wait(read, lambda r: r.state_type.value == "COMPLETED")
                     print(f"  {version}: merge -> await-flux {to_flux[-1]:5.2f} s, Flux ready -> verify {to_task[-1]:5.2f} s")
     print(f"{RELEASES} stage runs, runner polling every 1 s, connector sweeping every 0.2 s")

@@ -10,8 +10,11 @@ a URL, so it cannot show up in `ps`, git's error messages or our logs.
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -52,10 +55,30 @@ def _git(git_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     return result.stdout
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One git process at a time per cache: stage runs on one machine share it, and concurrent shallow
+    fetches into one repository fail ("shallow file has changed since we read it")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def fetch_snapshot(
     web_url: str, repo: str, branch: str, token: str, cache: Path, timeout: float = 120
 ) -> Snapshot:
     """Fetch `branch` of `repo` into a bare cache under `cache` and list it."""
+    with _locked(cache / f"{repo}.lock"):
+        return _fetch_snapshot(web_url, repo, branch, token, cache, timeout)
+
+
+def _fetch_snapshot(
+    web_url: str, repo: str, branch: str, token: str, cache: Path, timeout: float
+) -> Snapshot:
     git_dir = cache / f"{repo}.git"
     if not (git_dir / "HEAD").exists():
         git_dir.mkdir(parents=True, exist_ok=True)
