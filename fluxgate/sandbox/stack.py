@@ -66,7 +66,8 @@ def flow_processes(runner: int) -> list[int]:
             parents[int(entry.name)] = int(parent)
     found, frontier = [], [runner]
     while frontier:
-        kids = [p for p, parent in parents.items() if parent == frontier.pop()]
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
         found += kids
         frontier += kids
     return [p for p in found if b"resource_tracker" not in _cmdline(p)]
