@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from typing import Any
 
+import httpx
 import uvicorn
 
-__all__ = ["ThreadedServer", "free_port"]
+__all__ = ["ThreadedServer", "free_port", "wait_until_up"]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail with the process's own words if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            said = proc.communicate()[1] if proc.stderr else None
+            raise RuntimeError(f"{what} exited with {proc.returncode}: {said or 'see its log'}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 class ThreadedServer:

@@ -19,7 +19,7 @@ import httpx
 
 from fluxgate.config import load_config
 from fluxgate.sandbox.github import RunningEmulator, start_in_thread
-from fluxgate.sandbox.serving import free_port
+from fluxgate.sandbox.serving import free_port, wait_until_up
 
 __all__ = ["FLUX_KEY", "TOKEN", "WEBHOOK_SECRET", "Stack", "flow_processes", "rss_mib"]
 
@@ -27,21 +27,6 @@ TOKEN = "ghp_fluxgatesandbox000000000000000000000"
 FLUX_KEY = "flux-generic-hmac-key-of-the-sandbox"
 WEBHOOK_SECRET = "github-webhook-secret-of-the-sandbox"
 _BIN = Path(sys.executable).parent
-
-
-def _wait(url: str, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}; see its log")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 def _cmdline(pid: int) -> bytes:
@@ -155,7 +140,7 @@ class Stack:
         config = load_config(self.config)
         if config.manifests.repo not in self.github.emulator.state.repos:
             self.github.emulator.create_repo(config.manifests.repo, files={"README.md": "# manifests\n"})
-        _wait(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
+        wait_until_up(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
         port = self.connector_url.rsplit(":", 1)[1]
         connector = self._spawn(
             "connector",
@@ -163,7 +148,7 @@ class Stack:
              str(self.data / "connector"), "--host", "127.0.0.1", "--port", port],
             self.env(),
         )  # fmt: skip
-        _wait(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
+        wait_until_up(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
         self.github.emulator.add_hook(
             config.manifests.repo, f"{self.connector_url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
         )
