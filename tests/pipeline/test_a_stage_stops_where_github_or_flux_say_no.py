@@ -83,3 +83,17 @@ def test_flux_ready_before_the_stage_waits_is_delivered_when_it_does(stage: Stag
     stage.wait_resumed(run)  # ...and the connector answers at once from what it kept
     final = stage.execute(run)
     assert final is not None and final.is_completed(), final
+
+
+def test_flux_silent_past_the_timeout_fails_the_stage(stage: Stage) -> None:
+    text = stage.config.read_text()
+    short = text.replace("    approval: review\n", "    approval: review\n    flux_timeout: 5s\n", 1)
+    stage.config.write_text(short)
+    run = stage.create(stage.request(version="1.6.0"))
+    sha = _merged(stage, run)
+    stage.wait_resumed(run)  # nobody reports: the connector ends the wait at its due time
+    final = stage.execute(run)
+    assert final is not None and final.is_failed()
+    assert final.message == f"Flux did not report dev ready at {sha[:12]} in time"
+    deployment = stage.api("/deployments?environment=dev")[0]
+    assert stage.api(f"/deployments/{deployment['id']}/statuses")[0]["state"] == "failure"
