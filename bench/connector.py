@@ -33,25 +33,13 @@ import httpx
 
 from fluxgate.connector.signatures import flux_signature
 from fluxgate.sandbox.github import free_port
+from fluxgate.sandbox.serving import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 FLUXGATE = Path(sys.executable).parent / "fluxgate"
 KEY = "bench-flux-key"
 TOKEN = "ghp_bench"
 REPO = "acme/shop-manifests"
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -154,7 +142,7 @@ def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float
         preexec_fn=lambda: os.nice(10),  # it stands in for a remote GitHub: keep it off the connector's CPU
     )
     gh_url = f"http://127.0.0.1:{gh_port}"
-    wait_up(f"{gh_url}/_sandbox/requests", github)
+    wait_until_up(f"{gh_url}/_sandbox/requests", github, "the GitHub emulator", timeout=60)
     config = work / "fluxgate.yaml"
     config.write_text((ROOT / "examples/shop/fluxgate.yaml").read_text())
     env = {
@@ -184,7 +172,7 @@ def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float
     )
     c_url = f"http://127.0.0.1:{c_port}"
     try:
-        wait_up(f"{c_url}/healthz", connector)
+        wait_until_up(f"{c_url}/healthz", connector, "the connector", timeout=60)
         head = httpx.get(
             f"{gh_url}/repos/{REPO}/git/ref/heads/main",
             headers={"Authorization": f"token {TOKEN}"},

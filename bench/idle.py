@@ -44,7 +44,7 @@ def main() -> int:
             )
             from prefect.client.schemas.objects import StateType
 
-            from fluxgate.cli.prefect_api import create_stage_run
+            from fluxgate.runs import create_stage_run
 
             started = time.monotonic()
             with get_client(sync_client=True) as client:

@@ -95,7 +95,7 @@ def main() -> int:
             from prefect.client.orchestration import get_client
             from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
-            from fluxgate.cli.prefect_api import create_stage_run
+            from fluxgate.runs import create_stage_run
 
             assert stack.github is not None
             gw = GitHubGateway(GitHubSettings(api_url=stack.github.url, token=TOKEN, min_write_interval=0))

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, app, user_errors
-from fluxgate.cli.prefect_api import create_stage_run, prefect_client, run_url, stage_runs
+from fluxgate.cli.prefect_api import prefect_client, run_url
 from fluxgate.errors import ConfigError
 from fluxgate.release import build_release
+from fluxgate.runs import create_stage_run, stage_runs
 from fluxgate.stage import StageRequest
 
 _FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}

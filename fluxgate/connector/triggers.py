@@ -18,7 +18,8 @@ from pathlib import PurePosixPath
 from fluxgate.config import PipelineConfig
 from fluxgate.connector.github_events import DispatchFact, Fact, ReleaseFact, WorkflowRunFact
 from fluxgate.release import Release, build_release
-from fluxgate.stage import DEPLOYMENT_NAME, StageRequest, stage_tags
+from fluxgate.runs import create_stage_run
+from fluxgate.stage import StageRequest
 
 __all__ = ["DISPATCH_EVENT", "StageStarter", "plan_release"]
 
@@ -81,15 +82,7 @@ class StageStarter:
     def start(self, config: PipelineConfig, release: Release) -> str:
         from prefect.client.orchestration import get_client
 
-        env = config.environments[0].name
-        request = StageRequest.of(release, env, str(config.file.resolve()))
+        request = StageRequest.of(release, config.environments[0].name, str(config.file.resolve()))
         with get_client(sync_client=True) as client:
-            deployment = client.read_deployment_by_name(DEPLOYMENT_NAME)
-            run = client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"request": request.model_dump()},
-                tags=stage_tags(release.app, release.version, env),
-                name=request.run_name,
-                idempotency_key=f"fluxgate-release:{release.app}@{release.version}",
-            )
+            run = create_stage_run(client, request, f"fluxgate-release:{release.app}@{release.version}")
         return f"started {request.run_name} (flow run {run.id})"

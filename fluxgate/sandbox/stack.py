@@ -19,6 +19,7 @@ import httpx
 
 from fluxgate.config import load_config
 from fluxgate.sandbox.github import RunningEmulator, start_in_thread
+from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
 
 __all__ = ["FLUX_KEY", "TOKEN", "WEBHOOK_SECRET", "Stack", "flow_processes", "rss_mib"]
@@ -82,14 +83,9 @@ class Stack:
 
     # -- environment ------------------------------------------------------------------------------
     def prefect_env(self) -> dict[str, str]:
-        home = self.data / "prefect"
         return {
-            "PREFECT_HOME": str(home),
+            **server_env(self.data / "prefect"),
             "PREFECT_API_URL": self.prefect_url,
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_LOGGING_TO_API_ENABLED": "false",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
             "PREFECT_LOCAL_STORAGE_PATH": str(self.data / "results"),
@@ -131,10 +127,9 @@ class Stack:
     def _start(self) -> None:
         server = self._spawn(
             "prefect-server",
-            [str(_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-             "--port", self.prefect_url.split(":")[2].split("/")[0]],
+            server_command(int(self.prefect_url.split(":")[2].split("/")[0])),
             {**os.environ, **self.prefect_env(), "PREFECT_UI_ENABLED": "true"},
-        )  # fmt: skip
+        )
         self.github = start_in_thread(self.data / "github", webhook_backoff=0.2)
         self.github.emulator.add_token(TOKEN, "fluxgate-bot")
         config = load_config(self.config)

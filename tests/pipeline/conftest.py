@@ -79,15 +79,11 @@ class Stage:
     def create(self, request: dict[str, Any]) -> Any:
         from prefect.client.orchestration import get_client
 
-        from fluxgate.stage import DEPLOYMENT_NAME, stage_tags
+        from fluxgate.runs import create_stage_run
+        from fluxgate.stage import StageRequest
 
         with get_client(sync_client=True) as client:
-            deployment = client.read_deployment_by_name(DEPLOYMENT_NAME)
-            return client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"request": request},
-                tags=stage_tags(request["app"], request["version"], request["env"]),
-            )
+            return create_stage_run(client, StageRequest.model_validate(request))
 
     def execute(self, run: Any) -> Any:
         """Run the flow until it suspends (returns None) or ends (returns its final state)."""

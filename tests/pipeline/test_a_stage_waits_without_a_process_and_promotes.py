@@ -45,7 +45,7 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
 
     from prefect.client.orchestration import get_client
 
-    from fluxgate.cli.prefect_api import stage_runs
+    from fluxgate.runs import stage_runs
 
     with get_client(sync_client=True) as client:
         staging = stage_runs(client, "shop", "1.1.0", "staging")

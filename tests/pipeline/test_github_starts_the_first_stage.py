@@ -16,7 +16,7 @@ SHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 def _runs(version: str) -> list[Any]:
     from prefect.client.orchestration import get_client
 
-    from fluxgate.cli.prefect_api import stage_runs
+    from fluxgate.runs import stage_runs
 
     with get_client(sync_client=True) as client:
         return stage_runs(client, "shop", version)

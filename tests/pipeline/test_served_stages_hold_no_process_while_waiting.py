@@ -61,8 +61,8 @@ def _wait_for(stage: Stage, find: Any, what: str, timeout: float = 90) -> Any:
 def test_deploy_runs_the_stage_on_the_runner_and_waits_without_a_process(
     stage: Stage, runner: subprocess.Popen[str]
 ) -> None:
-    from fluxgate.cli.prefect_api import stage_runs
     from fluxgate.github import GitHubGateway, GitHubSettings
+    from fluxgate.runs import stage_runs
     from tests.conftest import TOKEN
 
     started = subprocess.run(
