@@ -2,7 +2,8 @@
 
 `fluxgate-manifests` (a ManifestsRepository) is looked up first; without it, GitHub access comes
 from `FLUXGATE_GITHUB__*` variables (as for the connector). Neither: one line saying how to set
-either up.
+either up. `fluxgate-registry` (a ContainerRegistry) is optional: without it CI pushes with the
+Docker engine's own login.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from blocks.manifests import ManifestsRepository
+from blocks.registry import ContainerRegistry
+from fluxgate.ci import RegistryCredentials
 from fluxgate.errors import ConfigError
 from fluxgate.github import GitHubSettings
 
-__all__ = ["MANIFESTS_BLOCK", "github_settings", "manifests_block"]
+__all__ = ["MANIFESTS_BLOCK", "REGISTRY_BLOCK", "github_settings", "manifests_block", "registry_credentials"]
 
 MANIFESTS_BLOCK = "fluxgate-manifests"
+REGISTRY_BLOCK = "fluxgate-registry"
 
 
 class _FromEnvironment(BaseSettings):
@@ -32,6 +36,16 @@ def manifests_block(name: str = MANIFESTS_BLOCK) -> ManifestsRepository | None:
         return None
     assert isinstance(block, ManifestsRepository)
     return block
+
+
+def registry_credentials(name: str = REGISTRY_BLOCK) -> list[RegistryCredentials]:
+    """The registry login of the `name` block, or none (the engine's own login) without one."""
+    try:
+        block = ContainerRegistry.load(name)
+    except ValueError:  # no block document with that name
+        return []
+    assert isinstance(block, ContainerRegistry)
+    return [block.credentials()]
 
 
 def github_settings(block_name: str = MANIFESTS_BLOCK) -> GitHubSettings:

@@ -13,31 +13,37 @@ idempotent anyway, so "Retry" in the Prefect UI continues where the run stopped,
 import time
 from datetime import timedelta
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Cancelled, Completed, Failed
 
+from fluxgate.config import Environment
 from fluxgate.stage import (
     FLOW_NAME,
     FluxResult,
     MergeResult,
+    NextStep,
     SoakResult,
     StageRequest,
+    VerifyResult,
+    automerge_tag,
     due_tag,
     next_step,
     pause_key,
     pr_tag,
     sha_tag,
+    split_checks,
     stage_markdown,
+    workflows_tag,
 )
 from tasks.context import config_of, manifests_target
 from tasks.github import create_deployment, merge_pull_request, open_pull_request, set_deployment_state
 from tasks.render import render_manifests
-from tasks.runs import current_tags, set_run_tags, start_stage
-from tasks.verify import verify_environment
+from tasks.runs import current_tags, promotion_hold, roll_back, set_run_tags, start_stage
+from tasks.verify import dispatch_verification, report_verification, verify_environment
 
 __all__ = ["deploy_stage"]
 
@@ -58,6 +64,10 @@ class SoakInput(RunInput, SoakResult):
     pass
 
 
+class VerifyInput(RunInput, VerifyResult):
+    pass
+
+
 def _attempt(wait: str) -> int:
     """Which attempt at `wait` this is: each failed answer leaves `fluxgate.attempt.<wait>:<next>`."""
     prefix = f"fluxgate.attempt.{wait}:"
@@ -72,15 +82,46 @@ def _failed_at(wait: str, message: str) -> State:
     return Failed(message=message)
 
 
+def _rolled_back(request: StageRequest, env: Environment, failure: str) -> str:
+    """The failure, and the rollback it started when the environment asks for one."""
+    if not env.rollback_on_failure or request.rollback_from:
+        return failure
+    return f"{failure}; {roll_back(request)}"
+
+
+def _promote(request: StageRequest, step: NextStep) -> str:
+    """Start the next stage, unless this was a rollback or a rollback holds the next environment."""
+    if request.rollback_from:
+        return (
+            f"{request.env} is back on {request.release.name}; automatic promotion into it is held "
+            f"until `fluxgate release-hold --env {request.env}`"
+        )
+    if step.kind != "promote" or not step.env:
+        return step.message
+    hold = promotion_hold(request.app, step.env)
+    if hold is not None:
+        return (
+            f"not promoting {request.release.name} to {step.env}: held since {hold.since} ({hold.reason}); "
+            f"`fluxgate release-hold --env {step.env}` lifts it"
+        )
+    start_stage(request.to(step.env))
+    return step.message
+
+
 def _publish(request: StageRequest, markdown: str) -> None:
     create_markdown_artifact(
         markdown, key=f"{request.app}-{request.env}-stage", description=f"Stage {request.run_name}"
     )
 
 
+def _run_name() -> str:
+    request = runtime.flow_run.parameters["request"]
+    return (request if isinstance(request, StageRequest) else StageRequest.model_validate(request)).run_name
+
+
 @flow(
     name=FLOW_NAME,
-    flow_run_name="{request.app}@{request.version} -> {request.env}",
+    flow_run_name=_run_name,
     persist_result=True,
     log_prints=True,
 )
@@ -116,6 +157,8 @@ def deploy_stage(request: StageRequest) -> State:
                 )
             elif env.approval.mode == "auto":
                 merge = merge_pull_request(request, repo, pr.number, pr.head_sha)
+                if merge is None:  # required checks pending: the connector merges once they pass
+                    set_run_tags(automerge_tag(env.approval.merge_method, pr.head_sha))
 
             # 3. await the merge: the reviewer decides in GitHub, the connector brings the answer
             if merge is None:
@@ -142,10 +185,29 @@ def deploy_stage(request: StageRequest) -> State:
         if deployment is not None:
             set_deployment_state(repo, deployment, "failure", flux.message)
         _publish(request, stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux))
-        return _failed_at("await-flux", flux.message)
+        return _failed_at("await-flux", _rolled_back(request, env, flux.message))
 
-    # 5. verify
-    checks = verify_environment(request)
+    # 5. verify: checks run here, then verification workflows in GitHub Actions (suspended meanwhile)
+    attempt = _attempt("verify")
+    checks = verify_environment(request, attempt)
+    dispatched = dispatch_verification(request, merged_sha, attempt)
+    if dispatched:
+        _local, workflows = split_checks(env.verification)
+        wait = max(c.workflow.timeout for c in workflows)
+        set_run_tags(
+            workflows_tag([(d.repo, d.run_id) for d in dispatched]),
+            due_tag(time.time() + wait.total_seconds()),
+            replacing=("fluxgate.workflows:", "fluxgate.due:"),
+        )
+        log.info("waiting for %s", ", ".join(d.url for d in dispatched))
+        verified = suspend_flow_run(
+            wait_for_input=VerifyInput,
+            key=pause_key("await-verify", attempt),
+            timeout=int((wait + BACKSTOP).total_seconds()),
+        )
+        checks = [*checks, *verified.checks]
+    if checks:
+        report_verification(request, repo, merged_sha, checks)
     failed = [c for c in checks if not c.passed]
     if failed:
         message = f"verification failed: {failed[0].name}: {failed[0].detail}"
@@ -153,7 +215,7 @@ def deploy_stage(request: StageRequest) -> State:
             set_deployment_state(repo, deployment, "failure", message)
         report = stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux, checks)
         _publish(request, report)
-        return Failed(message=message)
+        return _failed_at("verify", _rolled_back(request, env, message))
     if deployment is not None:
         set_deployment_state(repo, deployment, "success", f"{request.release.name} is live and verified")
 
@@ -167,9 +229,7 @@ def deploy_stage(request: StageRequest) -> State:
         )
         if not soak.healthy:
             return _failed_at("soak", f"during the soak: {soak.message}")
-    step = next_step(config, request.env, request.version)
-    if step.kind == "promote" and step.env:
-        start_stage(request.to(step.env))
-    report = stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux, checks, step.message)
+    message = _promote(request, next_step(config, request.env, request.version))
+    report = stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux, checks, message)
     _publish(request, report)
-    return Completed(message=step.message)
+    return Completed(message=message)

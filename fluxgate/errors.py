@@ -7,7 +7,9 @@ FluxgateError                 one-line, user-facing message; never a traceback f
 │   ├── TemplateError         a template failed to evaluate (names file:line:col)
 │   ├── RenderError           rendered output cannot be laid out (collisions, missing namespace, ...)
 │   ├── ValidationFailed      schema or policy problems; carries every problem found
-│   └── ToolMissing           an external binary (kustomize, helm, git) is not installed
+│   ├── ToolMissing           an external binary (kustomize, helm, git) is not installed
+│   └── CiError               CI cannot detect changes, build or push (names the commit, component
+│                             or registry)
 └── RetryableError            a transient failure; `retry_after` says when to try again
 ```
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CiError",
     "ConfigError",
     "FluxgateError",
     "PermanentError",
@@ -82,3 +85,7 @@ class ToolMissing(PermanentError):
 
 class ValidationFailed(PermanentError):
     """Rendered objects broke the Kubernetes schema or a policy; nothing was written."""
+
+
+class CiError(PermanentError):
+    """CI cannot go on: an unknown commit, no Docker engine, a failed build or a refused push."""

@@ -13,6 +13,16 @@ from tasks.context import config_of, gateway, manifests_target
 __all__ = ["create_deployment", "merge_pull_request", "open_pull_request", "set_deployment_state"]
 
 
+def _rollback_note(request: StageRequest) -> str:
+    if not request.rollback_from:
+        return ""
+    return (
+        f"**Rollback.** This takes {request.app} {request.rollback_from} back out of {request.env} and "
+        f"restores {request.version}, its last verified release. Automatic promotion into "
+        f"{request.env} is held until `fluxgate release-hold --env {request.env}`.\n\n"
+    )
+
+
 @task(name="open-pr", persist_result=True)
 def open_pull_request(request: StageRequest, prepared: PreparedStage, base: Snapshot) -> PromotionOutcome:
     """Open (or reuse, or update) the PR that makes the environment's folders hold the render.
@@ -26,10 +36,12 @@ def open_pull_request(request: StageRequest, prepared: PreparedStage, base: Snap
         gateway(),
         repo,
         base.branch,
-        Promotion(app=request.app, env=request.env, version=request.version),
+        Promotion(
+            app=request.app, env=request.env, version=request.version, rollback_from=request.rollback_from
+        ),
         {path: text.encode() for path, text in prepared.files.items()},
         prepared.folders,
-        prepared.markdown,
+        _rollback_note(request) + prepared.markdown,
         labels=["fluxgate", f"env:{request.env}"],
         reviewers=env.approval.reviewers if env.approval.mode == "review" else None,
         team_reviewers=env.approval.team_reviewers if env.approval.mode == "review" else None,

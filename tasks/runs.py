@@ -6,9 +6,11 @@ from prefect import runtime, task
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 
+from fluxgate.errors import ConfigError
+from fluxgate.runs import Hold, read_hold, rollback_request, start_rollback
 from fluxgate.stage import DEPLOYMENT_NAME, StageRequest, stage_tags
 
-__all__ = ["current_tags", "set_run_tags", "start_stage"]
+__all__ = ["current_tags", "promotion_hold", "roll_back", "set_run_tags", "start_stage"]
 
 
 def current_tags() -> list[str]:
@@ -43,3 +45,24 @@ def start_stage(request: StageRequest) -> str:
         as_subflow=False,
     )
     return str(run.id)  # type: ignore[union-attr]  # sync context: a FlowRun, not a coroutine
+
+
+@task(name="promotion-hold")
+def promotion_hold(app: str, env: str) -> Hold | None:
+    """The hold a rollback left on `env`, if any: automatic promotion into it waits for a person."""
+    with get_client(sync_client=True) as client:
+        return read_hold(client, app, env)
+
+
+@task(name="roll-back", persist_result=True)
+def roll_back(request: StageRequest) -> str:
+    """Take `request`'s release back out of its environment: hold promotion into it and start the
+    stage that restores the last verified release (once per failed run). Returns one line saying so."""
+    with get_client(sync_client=True) as client:
+        try:
+            target = rollback_request(client, request.app, request.env, current=request.version)
+        except ConfigError as why:
+            return f"no rollback: {why}"
+        target = target.model_copy(update={"config": request.config})
+        run = start_rollback(client, target, idempotency_key=f"rollback:{runtime.flow_run.id}")
+    return f"rolling back {request.env} to {target.version} ({run.name})"

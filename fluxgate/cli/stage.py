@@ -16,7 +16,7 @@ from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, a
 from fluxgate.cli.prefect_api import prefect_client, run_url
 from fluxgate.errors import ConfigError
 from fluxgate.release import build_release
-from fluxgate.runs import create_stage_run, stage_runs
+from fluxgate.runs import create_stage_run, read_hold, stage_runs
 from fluxgate.stage import StageRequest
 
 _FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
@@ -155,7 +155,11 @@ def status(
                 tags.get("fluxgate.sha", "")[:12],
                 _duration(run),
             )
+        holds = [h for env in cfg.environments if (h := read_hold(client, cfg.app, env.name)) is not None]
     Console(width=160).print(table)
+    for hold in holds:
+        lift = f"`fluxgate release-hold --env {hold.env}`"
+        typer.echo(f"{hold.env} is held since {hold.since} ({hold.reason}): {lift} lifts it")
 
 
 @app.command()

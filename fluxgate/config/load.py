@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fluxgate.config.model import LocatedError, PipelineConfig
+from fluxgate.config.fields import LocatedError
+from fluxgate.config.model import PipelineConfig
 from fluxgate.errors import ConfigError
 from fluxgate.yamlfile import display_path, line_of, load_mapping, to_plain
 
@@ -38,12 +39,15 @@ def load_config(path: Path) -> PipelineConfig:
     node = load_mapping(path, ConfigError)
     where = display_path(path)
     try:
-        config = PipelineConfig.model_validate(to_plain(node))
+        config = PipelineConfig.model_validate(to_plain(node), context={"root": path.resolve().parent})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             located = (err.get("ctx") or {}).get("error")
-            loc = located.loc if isinstance(located, LocatedError) else err["loc"]
+            loc = err["loc"]
+            if isinstance(located, LocatedError):
+                loc = (*loc, *located.loc) if located.relative else located.loc
+            # pydantic's labels (`function-after[...]`, union tags such as `check[http]`) are no keys
             loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
             line = line_of(node, loc)
             message = err["msg"].removeprefix("Value error, ")

@@ -12,7 +12,6 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,6 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+from fluxgate.config.checks import Check, WorkflowCheck
+from fluxgate.config.fields import DNS_LABEL, REPO_SLUG, Duration, LocatedError, parse_duration
+from fluxgate.config.fields import StrictModel as _Model
 from fluxgate.errors import ConfigError
 
 __all__ = [
@@ -37,40 +39,6 @@ __all__ = [
     "parse_duration",
 ]
 
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-REPO_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-class LocatedError(ValueError):
-    """A model-level problem that knows which field it is about, so errors still name a line."""
-
-    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
-        super().__init__(message)
-        self.loc = loc
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Flux-style durations ("90s", "10m", "1h30m") or a number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 90s, 10m or 1h30m")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip())
-        if match and any(match.groups()):
-            hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            return timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    raise ValueError(f"{value!r} is not a duration such as 90s, 10m or 1h30m")
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
 def _relative_path(value: str) -> str:
     """A path inside the repository: relative, no `..`, so nothing can point outside it."""
     posix = PurePosixPath(value)
@@ -84,10 +52,6 @@ RelPath = Annotated[str, BeforeValidator(lambda v: _relative_path(v) if isinstan
 
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Component(_Model):
@@ -183,22 +147,6 @@ def _approval_shorthand(value: Any) -> Any:
     return {"mode": value} if isinstance(value, str) else value
 
 
-class HttpCheck(_Model):
-    """A post-deploy HTTP check: retried with backoff until it passes or its deadline passes."""
-
-    name: str | None = None
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    method: Literal["GET", "HEAD", "POST"] = "GET"
-    expect_status: Annotated[int, Field(ge=100, le=599)] = 200
-    contains: str | None = Field(default=None, description="a substring the body must contain")
-    timeout: Duration = timedelta(seconds=10)
-    deadline: Duration = Field(default=timedelta(minutes=2), description="keep retrying until then")
-
-    @property
-    def label(self) -> str:
-        return self.name or f"{self.method} {self.url}"
-
-
 class Environment(_Model):
     """One stage of the promotion order, with everything needed to render and gate it."""
 
@@ -209,12 +157,17 @@ class Environment(_Model):
     clusters: Annotated[list[Cluster], Field(min_length=1)]
     config: ConfigSource | None = None
     approval: Annotated[Approval, BeforeValidator(_approval_shorthand)] = Approval()
-    verification: list[HttpCheck] = Field(default_factory=list)
+    verification: list[Check] = Field(default_factory=list)
     flux_timeout: Duration = Field(
         default=timedelta(minutes=30), description="how long a stage waits for Flux before it fails"
     )
     soak: Duration = timedelta(0)
     auto_promote: bool = True
+    rollback_on_failure: bool = Field(
+        default=False,
+        description="when Flux or verification fails here, open the PR that restores the last verified "
+        "release, and hold automatic promotion into this environment until `fluxgate release-hold`",
+    )
     repository_dispatch: bool = Field(
         default=False,
         description="send fluxgate.sync-succeeded / fluxgate.sync-failed to code_repo when Flux finishes",
@@ -279,6 +232,33 @@ class PipelineConfig(_Model):
                 raise ValueError(f"component name {name!r} must be lower-case letters, digits, '-'")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _workflow_repo_defaults_to_code_repo(cls, data: Any) -> Any:
+        """A workflow check without `repo` runs in code_repo: filled in before the checks validate."""
+        code_repo = data.get("code_repo") if isinstance(data, dict) else None
+        if not isinstance(code_repo, str) or not re.match(REPO_SLUG, code_repo):
+            return data
+
+        def filled(check: Any) -> Any:
+            spec = check.get("workflow") if isinstance(check, dict) else None
+            if isinstance(spec, dict) and spec.get("repo") is None:
+                return {**check, "workflow": {**spec, "repo": code_repo}}
+            return check
+
+        environments = data.get("environments")
+        if not isinstance(environments, list):
+            return data
+        return {
+            **data,
+            "environments": [
+                {**env, "verification": [filled(c) for c in env["verification"]]}
+                if isinstance(env, dict) and isinstance(env.get("verification"), list)
+                else env
+                for env in environments
+            ],
+        }
+
     @model_validator(mode="after")
     def _unique_environments(self) -> PipelineConfig:
         names: set[str] = set()
@@ -298,6 +278,12 @@ class PipelineConfig(_Model):
                     ("environments", index, field),
                 )
             seen[target] = env.name
+            for number, check in enumerate(env.verification):
+                if isinstance(check, WorkflowCheck) and check.workflow.repo is None:
+                    raise LocatedError(
+                        f"workflow check {check.label!r} needs workflow.repo, or code_repo to be set",
+                        ("environments", index, "verification", number, "workflow"),
+                    )
             if env.repository_dispatch and self.code_repo is None:
                 raise LocatedError(
                     f"environment {env.name!r} asks for repository_dispatch but code_repo is not set",

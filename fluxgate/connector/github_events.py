@@ -22,6 +22,7 @@ from fluxgate.github.pr_text import Promotion, read_marker
 
 __all__ = [
     "HANDLED_EVENTS",
+    "CheckFact",
     "DispatchFact",
     "EventRejected",
     "Fact",
@@ -102,6 +103,7 @@ class WorkflowRunFact(BaseModel):
     url: str
     action: str = ""
     path: str | None = None  # .github/workflows/ci.yml
+    id: int | None = None  # the run's id: how a stage waiting for a verification run finds it
     kind: Literal["workflow_run"] = "workflow_run"
 
 
@@ -130,6 +132,23 @@ class DispatchFact(BaseModel):
     kind: Literal["repository_dispatch"] = "repository_dispatch"
 
 
+class CheckFact(BaseModel):
+    """A `status` or `check_suite` delivery: a check on a commit reached `state`.
+
+    `passed` is True for a successful status or a check suite concluded success, neutral or skipped
+    (what branch protection accepts); an auto-merging stage tries its merge again on it.
+    """
+
+    model_config = _FACT
+
+    repo: str
+    sha: str
+    name: str
+    state: str
+    passed: bool
+    kind: Literal["status", "check_suite"] = "status"
+
+
 class PingFact(BaseModel):
     """The ping GitHub sends when a hook is created; `repo` is None for organisation hooks."""
 
@@ -141,7 +160,14 @@ class PingFact(BaseModel):
 
 
 Fact: TypeAlias = (
-    PullRequestFact | ReviewFact | PushFact | WorkflowRunFact | ReleaseFact | DispatchFact | PingFact
+    PullRequestFact
+    | ReviewFact
+    | PushFact
+    | WorkflowRunFact
+    | ReleaseFact
+    | DispatchFact
+    | CheckFact
+    | PingFact
 )
 
 
@@ -214,6 +240,7 @@ class _PushEvent(_Wire):
 
 
 class _WorkflowRun(_Wire):
+    id: int | None = None
     name: str | None = None
     path: str | None = None
     status: str | None = None
@@ -247,6 +274,25 @@ class _DispatchEvent(_Wire):
     action: str
     repository: _Repository
     client_payload: dict[str, Any] | None = None
+
+
+class _StatusEvent(_Wire):
+    sha: str
+    context: str
+    state: str
+    repository: _Repository
+
+
+class _CheckSuite(_Wire):
+    head_sha: str
+    status: str | None = None
+    conclusion: str | None = None
+
+
+class _CheckSuiteEvent(_Wire):
+    action: str
+    repository: _Repository
+    check_suite: _CheckSuite
 
 
 class _PingEvent(_Wire):
@@ -314,6 +360,7 @@ def _workflow_run(data: dict[str, Any]) -> Fact:
         head_sha=run.head_sha,
         head_branch=run.head_branch,
         url=run.html_url,
+        id=run.id,
     )
 
 
@@ -336,6 +383,31 @@ def _dispatch(data: dict[str, Any]) -> Fact:
     )
 
 
+def _status(data: dict[str, Any]) -> Fact:
+    event = _StatusEvent.model_validate(data)
+    return CheckFact(
+        repo=event.repository.full_name,
+        sha=event.sha,
+        name=event.context,
+        state=event.state,
+        passed=event.state == "success",
+    )
+
+
+def _check_suite(data: dict[str, Any]) -> Fact:
+    event = _CheckSuiteEvent.model_validate(data)
+    suite = event.check_suite
+    state = suite.conclusion or suite.status or event.action
+    return CheckFact(
+        repo=event.repository.full_name,
+        sha=suite.head_sha,
+        name="check_suite",
+        state=state,
+        passed=event.action == "completed" and state in ("success", "neutral", "skipped"),
+        kind="check_suite",
+    )
+
+
 def _ping(data: dict[str, Any]) -> Fact:
     event = _PingEvent.model_validate(data)
     return PingFact(repo=event.repository.full_name if event.repository else None, hook_id=event.hook_id)
@@ -349,6 +421,8 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Fact]] = {
     "workflow_run": _workflow_run,
     "repository_dispatch": _dispatch,
     "release": _release,
+    "status": _status,
+    "check_suite": _check_suite,
 }
 HANDLED_EVENTS = frozenset(_PARSERS)
 

@@ -8,10 +8,12 @@ step delivers kept facts when the wait appears). PRs fluxgate did not open are i
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 from fluxgate.config import PipelineConfig
 from fluxgate.connector.github_events import (
+    CheckFact,
     DispatchFact,
     Fact,
     PingFact,
@@ -26,7 +28,14 @@ from fluxgate.connector.triggers import NotARelease, StageStarter, plan_release
 from fluxgate.errors import PermanentError
 from fluxgate.github import GitHubGateway, Promotion
 
-__all__ = ["GitHubReconciler", "keep_merge_fact", "merge_fact_key", "stage_deployment_key"]
+__all__ = [
+    "GitHubReconciler",
+    "checks_passed_key",
+    "keep_merge_fact",
+    "merge_fact_key",
+    "stage_deployment_key",
+    "workflow_fact_key",
+]
 
 
 def merge_fact_key(repo: str, number: int) -> str:
@@ -52,6 +61,15 @@ def keep_merge_fact(
         **promotion.model_dump(),
     }
     store.record_effect(merge_fact_key(repo, number), json.dumps(result))
+
+
+def checks_passed_key(repo: str, sha: str) -> str:
+    """When a check last passed on `sha`: an auto-merging stage waiting on that head tries again."""
+    return f"checks-passed:{repo}@{sha}"
+
+
+def workflow_fact_key(repo: str, run_id: int) -> str:
+    return f"fact:workflow:{repo}#{run_id}"
 
 
 def stage_deployment_key(deployment: int) -> str:
@@ -83,6 +101,15 @@ class GitHubReconciler:
         line = self.starter.start(config, release)
         self.store.record_effect(key, line)
         return line
+
+    def _keep_workflow_run(self, fact: WorkflowRunFact) -> bool:
+        """A finished run is the answer a stage verifying with that workflow waits for."""
+        if fact.action != "completed" or fact.id is None:
+            return False
+        outcome = {"name": fact.name or fact.path or f"workflow run {fact.id}", "conclusion": fact.conclusion,
+                   "url": fact.url}
+        self.store.record_effect(workflow_fact_key(fact.repo, fact.id), json.dumps(outcome))
+        return True
 
     def _link_deployment(self, fact: PullRequestFact) -> None:
         """The stage created its Deployment at the PR's head; Flux reports the merge commit. Link the two,
@@ -120,6 +147,17 @@ class GitHubReconciler:
                 self._link_deployment(fact)
             outcome = "merged" if fact.merged else "closed unmerged"
             return f"{fact.repo}#{fact.number} {outcome}: kept for its stage"
+        if isinstance(fact, CheckFact):
+            if not fact.passed:
+                return f"{fact.repo}@{fact.sha[:12]}: {fact.name} {fact.state}"
+            self.store.record_effect(checks_passed_key(fact.repo, fact.sha), str(time.time()))
+            return f"{fact.repo}@{fact.sha[:12]}: {fact.name} passed"
+        kept = isinstance(fact, WorkflowRunFact) and self._keep_workflow_run(fact)
         if isinstance(fact, WorkflowRunFact | ReleaseFact | DispatchFact):
-            return self._trigger(fact)
+            try:
+                return self._trigger(fact)
+            except Ignored as why:
+                if not kept:
+                    raise
+                return f"{why}; kept for a stage verifying with it"
         return f"{event}: recorded"

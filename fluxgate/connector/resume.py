@@ -20,12 +20,14 @@ import logging
 import time
 from typing import Any
 
+from fluxgate.connector.automerge import AutoMerger
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
-from fluxgate.connector.reconcile_github import merge_fact_key
+from fluxgate.connector.reconcile_github import merge_fact_key, workflow_fact_key
 from fluxgate.connector.routing import Route, Router
 from fluxgate.connector.store import Store
 from fluxgate.connector.watchdog import Watchdog
+from fluxgate.stage import CheckResult, workflow_runs_of
 
 __all__ = ["Resumer", "flux_result", "tags_of"]
 
@@ -77,9 +79,10 @@ class Resumer:
         flux: FluxReconciler,
         metrics: Metrics,
         watchdog: Watchdog | None = None,
+        automerger: AutoMerger | None = None,
     ) -> None:
         self.store, self.router, self.flux, self.metrics = store, router, flux, metrics
-        self.watchdog = watchdog
+        self.watchdog, self.automerger = watchdog, automerger
         self._reported: set[str] = set()  # problems already logged, so a stuck run is not logged every sweep
 
     def _route(self, tags: dict[str, str]) -> Route | None:
@@ -109,6 +112,8 @@ class Resumer:
             return {k: kept.get(k) for k in ("merged", "merge_sha", "merged_by", "pr_url")}
         due = tags.get("due", "")
         overdue = due.isdigit() and time.time() >= int(due)
+        if pause_key.startswith("await-verify"):
+            return self._verified(tags, overdue)
         route = self._route(tags) if "sha" in tags else None
         if route is None:
             return None
@@ -128,6 +133,24 @@ class Resumer:
             if overdue:
                 return {"healthy": True, "message": f"{route.env} stayed healthy through the soak"}
         return None
+
+    def _verified(self, tags: dict[str, str], overdue: bool) -> dict[str, Any] | None:
+        """Every verification workflow run finished (or the wait is over): one check result each."""
+        checks = []
+        for repo, run_id in workflow_runs_of(tags.get("workflows", "")):
+            kept = self.store.effect_done(workflow_fact_key(repo, run_id))
+            if kept is None and not overdue:
+                return None
+            missing = {"name": f"workflow run {run_id}", "conclusion": None, "url": ""}
+            run = json.loads(kept) if kept else missing
+            conclusion = run["conclusion"] or "did not finish in time"
+            checks.append(
+                CheckResult(
+                    name=str(run["name"]), kind="workflow", passed=conclusion == "success", attempts=1,
+                    detail=f"{conclusion}: {run['url']}" if run["url"] else conclusion,
+                ).model_dump()
+            )
+        return {"checks": checks}
 
     def sweep(self) -> list[str]:
         """Resume every paused fluxgate run whose fact is known; returns what was done, one line each."""
@@ -169,7 +192,10 @@ class Resumer:
         run_input = self.awaited(key, tags)
         if run_input is None:
             paused_at = run.state.timestamp.timestamp() if run.state else 0.0
-            return self._watch(str(run.id), key, tags, paused_at)
+            merged: list[str] = []
+            if key.startswith("await-merge") and self.automerger and "automerge" in tags and "pr" in tags:
+                merged = self.automerger.attempt(str(run.id), tags["pr"], tags["automerge"])
+            return merged or self._watch(str(run.id), key, tags, paused_at)
         result = client.resume_flow_run(run.id, run_input=run_input)
         status = str(getattr(result.status, "value", result.status))
         if status != "ACCEPT":
@@ -186,6 +212,8 @@ class Resumer:
 
             if key.startswith("await-merge"):
                 name = "fluxgate.github.pr.merged" if run_input.get("merged") else "fluxgate.github.pr.closed"
+            elif key.startswith("await-verify"):
+                name = "fluxgate.verify.finished"
             elif key.startswith("soak"):
                 name = "fluxgate.soak.ended" if run_input.get("healthy") else "fluxgate.flux.failed"
             else:

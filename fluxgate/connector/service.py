@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from fluxgate.config import load_config
 from fluxgate.connector.app import create_app
+from fluxgate.connector.automerge import AutoMerger
 from fluxgate.connector.kube import KubeReader
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
@@ -84,7 +85,8 @@ class Processing:
             kube=self.kube,
             wake=self.worker.wake,
         )
-        self.resumer = Resumer(self.store, self.router, self.flux, self.metrics, self.watchdog)
+        automerger = AutoMerger(self.store, self._github, self.metrics) if settings.github else None
+        self.resumer = Resumer(self.store, self.router, self.flux, self.metrics, self.watchdog, automerger)
 
     def _github(self) -> GitHubGateway:
         if self.settings.github is None:

@@ -21,6 +21,7 @@ from fluxgate.github.models import (
     PromotionOutcome,
     PullRequestState,
     Review,
+    WorkflowRunState,
 )
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
 from fluxgate.github.promotion import open_promotion, promote
@@ -44,6 +45,7 @@ __all__ = [
     "PullRequestState",
     "Review",
     "Snapshot",
+    "WorkflowRunState",
     "blob_sha",
     "body_with_marker",
     "head_branch",

@@ -74,8 +74,8 @@ class RateLimitWait(Exception):
 
 _CAUSE = {
     401: "the token or GitHub App key is wrong, revoked or expired",
-    403: "the token lacks permission (contents, pull requests, statuses, deployments or checks: write) "
-    "or a branch protection rule forbids it",
+    403: "the token lacks permission (contents, pull requests, statuses, deployments, checks or actions: "
+    "write) or a branch protection rule forbids it",
     404: "the repository does not exist or the token cannot see it (private repo, wrong owner, scope)",
     405: "the pull request is not mergeable: required reviews or checks are missing, or it conflicts",
 }

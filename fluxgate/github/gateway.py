@@ -3,12 +3,16 @@
 A `GitHubGateway` is built from `GitHubSettings`; every method takes the repository's full name,
 converts PyGithub's objects to the plain models in `models.py`, and converts every failure to a
 fluxgate error naming the repository and the operation (`errors.calling`). Requests carry a timeout
-and go through `FluxgateRetry`. Promotion commits live in `promotion.py`.
+and go through `FluxgateRetry`. Promotion commits live in `promotion.py`. GitHub Actions: dispatch a
+workflow and read its runs (post-deploy verification waits for the run's `workflow_run` webhook).
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -18,9 +22,10 @@ import github
 from github.GithubObject import NotSet
 from github.PullRequest import PullRequest
 from github.Repository import Repository
+from github.WorkflowRun import WorkflowRun
 
 from fluxgate.github.checkout import Snapshot, fetch_snapshot
-from fluxgate.github.errors import calling
+from fluxgate.github.errors import GitHubNotFound, calling
 from fluxgate.github.models import (
     CombinedStatus,
     CommitState,
@@ -29,6 +34,7 @@ from fluxgate.github.models import (
     MergeMethod,
     PullRequestState,
     Review,
+    WorkflowRunState,
 )
 from fluxgate.github.pr_text import read_marker
 from fluxgate.github.retry import FluxgateRetry
@@ -37,6 +43,7 @@ from fluxgate.github.settings import GitHubSettings
 __all__ = ["GitHubGateway"]
 
 STATUS_DESCRIPTION_LIMIT = 140
+CLOCK_SKEW = timedelta(seconds=5)  # how far GitHub's clock may lag ours when runs are looked up by time
 
 
 def _auth(settings: GitHubSettings) -> github.Auth.Auth:
@@ -56,6 +63,31 @@ def trim(text: str, limit: int = STATUS_DESCRIPTION_LIMIT) -> str:
     if " " in cut[-20:]:  # end on a whole word when one ends near the limit
         cut = cut.rsplit(" ", 1)[0].rstrip(" ,.;:")
     return cut + "…"
+
+
+@contextmanager
+def _finding(thing: str, operation: str, repo: str) -> Iterator[None]:
+    """`calling`, where a 404 names the missing `thing` (a workflow, a run) rather than the repository."""
+    try:
+        with calling(operation, repo):
+            yield
+    except GitHubNotFound as exc:
+        raise GitHubNotFound(f"{thing} not found in {repo} (or the token cannot see the repository)") from exc
+
+
+def _run_state(run: WorkflowRun) -> WorkflowRunState:
+    return WorkflowRunState(
+        id=run.id,
+        name=run.name,
+        path=run.path,
+        event=run.event,
+        head_branch=run.head_branch,
+        head_sha=run.head_sha,
+        status=run.status,
+        conclusion=run.conclusion,
+        html_url=run.html_url,
+        created_at=run.created_at,
+    )
 
 
 class GitHubGateway:
@@ -309,3 +341,56 @@ class GitHubGateway:
         """`repository_dispatch`: lets a workflow in `repo` react to a fluxgate event."""
         with calling(f"repository_dispatch {event_type!r}", repo):
             self.repo(repo).create_repository_dispatch(event_type, payload)
+
+    # -- GitHub Actions -----------------------------------------------------------------------------
+    def dispatch_workflow(
+        self, repo: str, workflow: str | int, ref: str, inputs: dict[str, str]
+    ) -> int | None:
+        """Start `workflow` (its file name, `verify.yml`, or its id) on branch or tag `ref` with `inputs`.
+
+        Returns the run's id when GitHub answers with it (`return_run_details`); None from a GitHub that
+        predates it (then `find_dispatched_run` finds the run). An unknown workflow is `GitHubNotFound`;
+        a ref, trigger or inputs GitHub refuses is `GitHubRejected` with GitHub's words.
+        """
+        handle = self.repo(repo).get_workflow(workflow)  # lazy: no request
+        started: bool | WorkflowRun
+        with _finding(f"workflow {workflow}", f"dispatch workflow {workflow} at {ref}", repo):
+            try:
+                started = handle.create_dispatch(ref, inputs, throw=True, return_run_details=True)
+            except github.GithubException as exc:
+                if exc.status != 422 or "return_run_details" not in str(exc.data):
+                    raise
+                started = handle.create_dispatch(ref, inputs, throw=True)  # an older GitHub Enterprise
+        return int(started.id) if isinstance(started, WorkflowRun) else None
+
+    def default_branch(self, repo: str) -> str:
+        with calling("read the repository", repo):
+            return str(self.repo(repo).default_branch)
+
+    def commit_of(self, repo: str, ref: str) -> str:
+        """The commit a branch, tag or sha names now (one request, no clone)."""
+        with calling(f"read commit {ref}", repo):
+            return str(self.repo(repo).get_commit(ref).sha)
+
+    def workflow_run(self, repo: str, run_id: int) -> WorkflowRunState:
+        with _finding(f"workflow run {run_id}", f"read workflow run {run_id}", repo):
+            return _run_state(self.repo(repo).get_workflow_run(run_id))
+
+    def find_dispatched_run(
+        self, repo: str, workflow: str | int, head_sha: str, since: datetime
+    ) -> WorkflowRunState | None:
+        """The run a dispatch started, for a GitHub that does not return its id: the oldest
+        `workflow_dispatch` run of `workflow` on `head_sha` created from `since` (taken just before the
+        dispatch; `CLOCK_SKEW` is allowed for). GitHub creates the run a moment after answering the
+        dispatch, so None may mean "not yet": ask again. Two dispatches of one workflow at one commit
+        within seconds cannot be told apart here; the run id from `dispatch_workflow` can.
+        """
+        created = ">=" + (since.astimezone(UTC) - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with _finding(f"workflow {workflow}", f"list runs of workflow {workflow} on {head_sha[:12]}", repo):
+            runs = (
+                self.repo(repo)
+                .get_workflow(workflow)
+                .get_runs(event="workflow_dispatch", head_sha=head_sha, created=created)
+            )
+            found = [_run_state(run) for run in runs]
+        return min(found, key=lambda run: (run.created_at, run.id), default=None)

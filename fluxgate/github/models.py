@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ __all__ = [
     "PromotionOutcome",
     "PullRequestState",
     "Review",
+    "WorkflowRunState",
 ]
 
 CommitState = Literal["pending", "success", "failure", "error"]
@@ -90,3 +92,18 @@ class PromotionOutcome(BaseModel):
     added: int = 0
     changed: int = 0
     deleted: int = 0
+
+
+class WorkflowRunState(BaseModel):
+    """One GitHub Actions workflow run and where it stands."""
+
+    id: int
+    name: str | None  # the workflow's `name:` (GitHub shows the file's path when it has none)
+    path: str  # .github/workflows/verify.yml
+    event: str  # workflow_dispatch, push, ...
+    head_branch: str | None
+    head_sha: str
+    status: str | None  # requested | queued | waiting | pending | in_progress | completed
+    conclusion: str | None  # success | failure | cancelled | timed_out | ... once completed
+    html_url: str
+    created_at: datetime

@@ -25,6 +25,12 @@ class Promotion(BaseModel):
     app: str
     env: str
     version: str
+    rollback_from: str | None = None  # set on a rollback: the release it takes back
+
+
+def _marker_fields(p: Promotion) -> dict[str, str]:
+    """The marker's JSON: a plain promotion's marker stays exactly what it always was."""
+    return p.model_dump(exclude_none=True)
 
 
 def _segment(text: str) -> str:
@@ -34,16 +40,21 @@ def _segment(text: str) -> str:
 
 def head_branch(p: Promotion) -> str:
     """One branch per (app, env, version): re-running a promotion finds its own branch and PR again."""
-    return f"fluxgate/{_segment(p.app)}/{_segment(p.env)}/{_segment(p.version)}"
+    base = f"fluxgate/{_segment(p.app)}/{_segment(p.env)}/{_segment(p.version)}"
+    # a rollback to a version the environment ran before must not find that version's merged PR
+    return f"{base}-rollback-from-{_segment(p.rollback_from)}" if p.rollback_from else base
 
 
 def title(p: Promotion) -> str:
+    if p.rollback_from:
+        return f"Roll back {p.app} in {p.env} to {p.version} (from {p.rollback_from})"
     return f"Deploy {p.app} {p.version} to {p.env}"
 
 
 def body_with_marker(p: Promotion, summary_markdown: str) -> str:
-    marker = f"<!-- fluxgate:promotion {json.dumps(p.model_dump(), sort_keys=True)} -->"
-    footer = f"\n\n---\nOpened by fluxgate. Merge to deploy; close to cancel.\n{marker}\n"
+    marker = f"<!-- fluxgate:promotion {json.dumps(_marker_fields(p), sort_keys=True)} -->"
+    action = "roll back" if p.rollback_from else "deploy"
+    footer = f"\n\n---\nOpened by fluxgate. Merge to {action}; close to cancel.\n{marker}\n"
     room = BODY_LIMIT - len(footer)
     if len(summary_markdown) > room:
         note = "\n\n… the change summary is longer than a PR body allows; see the commit for every file.\n"

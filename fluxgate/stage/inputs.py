@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-__all__ = ["FluxResult", "MergeResult", "SoakResult"]
+from fluxgate.stage.result import CheckResult
+
+__all__ = ["DispatchedRun", "FluxResult", "MergeResult", "SoakResult", "VerifyResult"]
 
 
 class MergeResult(BaseModel):
@@ -27,3 +29,18 @@ class SoakResult(BaseModel):
 
     healthy: bool
     message: str
+
+
+class DispatchedRun(BaseModel):
+    """A verification workflow run the stage started and waits for."""
+
+    repo: str
+    run_id: int
+    name: str
+    url: str
+
+
+class VerifyResult(BaseModel):
+    """The stage's verification workflows finished (or ran out of time): one result per run."""
+
+    checks: list[CheckResult]

@@ -17,11 +17,14 @@ __all__ = [
     "DEPLOYMENT_NAME",
     "FLOW_NAME",
     "StageRequest",
+    "automerge_tag",
     "due_tag",
     "pause_key",
     "pr_tag",
     "sha_tag",
     "stage_tags",
+    "workflow_runs_of",
+    "workflows_tag",
 ]
 
 FLOW_NAME = "deploy-stage"
@@ -37,6 +40,9 @@ class StageRequest(BaseModel):
     images: dict[str, str] = Field(description="component -> full image reference")
     config: str = Field(description="fluxgate.yaml as the worker sees it (a path in the code checkout)")
     force: bool = Field(False, description="deploy again even when the environment already runs it")
+    rollback_from: str | None = Field(
+        default=None, description="a rollback: the version this stage takes back (its PR says so)"
+    )
 
     @classmethod
     def of(cls, release: Release, env: str, config: str, force: bool = False) -> StageRequest:
@@ -55,11 +61,12 @@ class StageRequest(BaseModel):
 
     @property
     def run_name(self) -> str:
-        return f"{self.app}@{self.version} -> {self.env}"
+        name = f"{self.app}@{self.version} -> {self.env}"
+        return f"{name} (rollback from {self.rollback_from})" if self.rollback_from else name
 
     def to(self, env: str) -> StageRequest:
         """The same release, promoted to `env`."""
-        return self.model_copy(update={"env": env, "force": False})
+        return self.model_copy(update={"env": env, "force": False, "rollback_from": None})
 
 
 def stage_tags(app: str, version: str, env: str) -> list[str]:
@@ -72,6 +79,22 @@ def pr_tag(repo: str, number: int) -> str:
 
 def sha_tag(sha: str) -> str:
     return f"fluxgate.sha:{sha}"
+
+
+def automerge_tag(method: str, head_sha: str) -> str:
+    """An auto-approved PR GitHub would not merge yet (required checks pending): the connector merges it."""
+    return f"fluxgate.automerge:{method}:{head_sha}"
+
+
+def workflows_tag(runs: list[tuple[str, int]]) -> str:
+    """The verification workflow runs a stage waits for: `fluxgate.workflows:acme/app#12,acme/app#13`."""
+    return "fluxgate.workflows:" + ",".join(f"{repo}#{run_id}" for repo, run_id in runs)
+
+
+def workflow_runs_of(value: str) -> list[tuple[str, int]]:
+    """The (repo, run id) pairs of a `fluxgate.workflows` tag's value; malformed parts are skipped."""
+    pairs = (part.rpartition("#") for part in value.split(",") if part)
+    return [(repo, int(number)) for repo, _, number in pairs if repo and number.isdigit()]
 
 
 def due_tag(epoch: float) -> str:

@@ -175,6 +175,19 @@ def _drive(stack: ExitStack, github: RunningEmulator) -> None:
     # repository_dispatch.
     assert repo.create_repository_dispatch("promote", {"environment": "prod"})
 
+    # GitHub Actions: dispatch a workflow (with and without run details), then read it and its runs; the
+    # emulator finishes one run, as a runner would.
+    workflow = repo.get_workflow("verify.yml")
+    assert workflow.name == "verify"
+    assert workflow.create_dispatch("main", {"env": "dev"}, throw=True) is True
+    details = expect(200, "POST", f"{r}/actions/workflows/{workflow.id}/dispatches",
+                     json={"ref": "main", "inputs": {"env": "staging"}, "return_run_details": True}).json()
+    emulator.complete_workflow_run(REPO, details["workflow_run_id"], "success")
+    runs = repo.get_workflow_runs(event="workflow_dispatch", branch="main", head_sha=merged, status="queued")
+    assert [run.conclusion for run in runs] == [None]
+    assert [run.id for run in workflow.get_runs(status="success")] == [details["workflow_run_id"]]
+    assert repo.get_workflow_run(details["workflow_run_id"]).status == "completed"
+
     # Webhook deliveries: list them once the dispatcher gave up on them, then redeliver one.
     assert emulator.dispatcher.settle(30)
     deliveries = list(repo.get_hook_deliveries(hook.id))
@@ -200,6 +213,11 @@ def _drive(stack: ExitStack, github: RunningEmulator) -> None:
     expect(404, "GET", f"{r}/deployments/9999")
     expect(422, "POST", f"{r}/deployments/{deployment.id}/statuses", json={"state": "bogus"})
     expect(422, "POST", f"{r}/dispatches", json={"event_type": ""})
+    expect(404, "POST", f"{r}/actions/workflows/no-such.yml/dispatches", json={"ref": "main"})
+    expect(422, "POST", f"{r}/actions/workflows/verify.yml/dispatches", json={"ref": "no-such-branch"})
+    expect(422, "POST", f"{r}/actions/workflows/verify.yml/dispatches",
+           json={"ref": "main", "inputs": {"x": "1"}})
+    expect(404, "GET", f"{r}/actions/runs/9999")
     expect(422, "POST", f"{r}/hooks", json={"config": {"url": "ftp://example.com"}})
 
 
@@ -207,6 +225,7 @@ def _drive(stack: ExitStack, github: RunningEmulator) -> None:
 def exchanges(github: RunningEmulator) -> Iterator[list[RequestRecord]]:
     """The requests and answers of one run of the scenario, with their JSON bodies."""
     github.emulator.create_repo(REPO, files={"README.md": "# manifests\n", "apps/web.yaml": "web: 1\n"})
+    github.emulator.add_workflow(REPO, "verify.yml", ["env"])
     github.emulator.protect_branch(REPO, "main", approvals=1)  # answers then carry protection details
     start = len(github.emulator.requests)
     with ExitStack() as stack:

@@ -111,6 +111,7 @@ def examples_for(examples: Examples, event: str, action: str | None) -> list[dic
 
 def drive_every_event(github: RunningEmulator, repo: str, receiver: Receiver) -> None:
     """Everything fluxgate and its tests make the sandbox do, each through the REST API as a client would."""
+    github.emulator.add_workflow(repo, "verify.yml", ["env", "version"])
     api = httpx.Client(base_url=github.url, headers={"Authorization": f"token {TOKEN}"}, timeout=10)
     alice = httpx.Client(base_url=github.url, headers={"Authorization": "token ghp_reviewer"}, timeout=10)
     r = f"/repos/{repo}"
@@ -149,6 +150,9 @@ def drive_every_event(github: RunningEmulator, repo: str, receiver: Receiver) ->
         }).raise_for_status()
         api.post(f"{r}/dispatches", json={"event_type": "fluxgate-promote",
                                           "client_payload": {"stage": "dev"}}).raise_for_status()
+        run = api.post(f"{r}/actions/workflows/verify.yml/dispatches", json={
+            "ref": "main", "inputs": {"env": "dev", "version": "1.0.0"}, "return_run_details": True}).json()
+    github.emulator.complete_workflow_run(repo, run["workflow_run_id"], "success")
     github.emulator.commit_files(repo, "main", {"dev/app.yaml": "replicas: 3\n"}, "by hand", author="alice")
     assert github.emulator.dispatcher.settle(), "webhook deliveries did not settle"
 
@@ -157,7 +161,8 @@ EXPECTED = [
     ("ping", None), ("push", None), ("pull_request", "opened"), ("pull_request", "synchronize"),
     ("pull_request", "closed"), ("pull_request", "reopened"), ("pull_request_review", "submitted"),
     ("status", None), ("deployment", "created"), ("deployment_status", "created"),
-    ("repository_dispatch", "fluxgate-promote"),
+    ("repository_dispatch", "fluxgate-promote"), ("workflow_dispatch", None), ("workflow_run", "requested"),
+    ("workflow_run", "completed"),
 ]
 
 

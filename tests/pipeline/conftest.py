@@ -139,6 +139,28 @@ class Stage:
         )
         assert self.connector.flux(event).status_code == 202
 
+    def gateway(self) -> Any:
+        """The gateway as a person with write access would use GitHub (merge, close, review)."""
+        from fluxgate.github import GitHubGateway, GitHubSettings
+
+        return GitHubGateway(GitHubSettings(api_url=self.github.url, token=TOKEN, min_write_interval=0))
+
+    def merged(self, run: Any) -> str:
+        """Run until the PR waits, merge it in GitHub, and run until the stage waits for Flux."""
+        assert self.execute(run) is None and self.pause_key(run) == "await-merge"
+        number = int(self.tags(run)["pr"].rpartition("#")[2])
+        sha = str(self.gateway().merge(self.repo, number, "merge"))
+        self.wait_resumed(run)
+        assert self.execute(run) is None and self.pause_key(run) == "await-flux"
+        return sha
+
+    def rolled_out(self, run: Any, stamp: str = "10:00") -> str:
+        """`merged`, then Flux reports the environment ready and the connector resumes the stage."""
+        sha = self.merged(run)
+        self.flux_ready(sha, stamp=stamp)
+        self.wait_resumed(run)
+        return sha
+
     def api(self, path: str) -> Any:
         url = f"{self.github.url}/repos/{self.repo}{path}"
         answer = httpx.get(url, headers={"Authorization": f"token {TOKEN}"})
@@ -186,7 +208,7 @@ def stage(
         port,
     )
     hook = f"{connector.url}/github/webhook"
-    github.emulator.add_hook(manifests_repo, hook, WEBHOOK_SECRET, ["pull_request"])
+    github.emulator.add_hook(manifests_repo, hook, WEBHOOK_SECRET, ["pull_request", "status", "check_suite"])
     settings = {PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False,
                 PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}
     with temporary_settings(settings):

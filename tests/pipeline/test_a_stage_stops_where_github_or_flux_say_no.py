@@ -4,33 +4,14 @@ before the stage even waits is not lost."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.pipeline.conftest import Stage
-
-
-def _gateway(stage: Stage) -> Any:
-    from fluxgate.github import GitHubGateway, GitHubSettings
-    from tests.conftest import TOKEN
-
-    return GitHubGateway(GitHubSettings(api_url=stage.github.url, token=TOKEN, min_write_interval=0))
-
-
-def _merged(stage: Stage, run: Any) -> str:
-    """Suspend for the merge, merge in GitHub, and run until the stage waits for Flux."""
-    assert stage.execute(run) is None and stage.pause_key(run) == "await-merge"
-    number = int(stage.tags(run)["pr"].rpartition("#")[2])
-    sha = str(_gateway(stage).merge(stage.repo, number, "merge"))
-    stage.wait_resumed(run)
-    assert stage.execute(run) is None and stage.pause_key(run) == "await-flux"
-    return sha
 
 
 def test_a_pr_closed_without_merging_cancels_the_stage_and_promotes_nothing(stage: Stage) -> None:
     run = stage.create(stage.request(version="1.2.0"))
     assert stage.execute(run) is None
     number = int(stage.tags(run)["pr"].rpartition("#")[2])
-    reviewer = _gateway(stage)
+    reviewer = stage.gateway()
     reviewer.close_pull_request(stage.repo, number)
     stage.wait_resumed(run)
     final = stage.execute(run)
@@ -46,7 +27,7 @@ def test_a_flux_failure_fails_the_stage_and_a_retry_continues_with_the_same_pr(s
     from prefect.states import AwaitingRetry
 
     run = stage.create(stage.request(version="1.3.0"))
-    sha = _merged(stage, run)
+    sha = stage.merged(run)
     stage.flux_failed(sha, "timeout waiting for: [Deployment/shop-dev/web status: 'InProgress']")
     stage.wait_resumed(run)
     final = stage.execute(run)
@@ -74,7 +55,7 @@ def test_flux_ready_before_the_stage_waits_is_delivered_when_it_does(stage: Stag
     run = stage.create(stage.request(version="1.4.0"))
     assert stage.execute(run) is None
     number = int(stage.tags(run)["pr"].rpartition("#")[2])
-    sha = str(_gateway(stage).merge(stage.repo, number, "merge"))
+    sha = str(stage.gateway().merge(stage.repo, number, "merge"))
     stage.flux_ready(sha)  # Flux is faster than the resumed stage
     stage.connector.settle()
     stage.wait_resumed(run)
@@ -90,7 +71,7 @@ def test_flux_silent_past_the_timeout_fails_the_stage(stage: Stage) -> None:
     short = text.replace("    approval: review\n", "    approval: review\n    flux_timeout: 5s\n", 1)
     stage.config.write_text(short)
     run = stage.create(stage.request(version="1.6.0"))
-    sha = _merged(stage, run)
+    sha = stage.merged(run)
     stage.wait_resumed(run)  # nobody reports: the connector ends the wait at its due time
     final = stage.execute(run)
     assert final is not None and final.is_failed()

@@ -41,7 +41,8 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     assert statuses[0]["state"] == "success"
     assert statuses[0]["description"] == "shop@1.1.0 is live and verified"
     combined = {s["context"]: s["state"] for s in stage.api(f"/commits/{merge_sha}/status")["statuses"]}
-    assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success"}
+    # Flux's progress per cluster, and the verification report (a status: token credentials)
+    assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success", "fluxgate/verify/dev": "success"}
 
     from prefect.client.orchestration import get_client
 

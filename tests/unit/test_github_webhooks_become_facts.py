@@ -15,6 +15,7 @@ import pytest
 
 from fluxgate.connector.github_events import (
     HANDLED_EVENTS,
+    CheckFact,
     DispatchFact,
     EventRejected,
     PingFact,
@@ -32,6 +33,7 @@ EXAMPLES = (Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modul
 FACTS = {
     "ping": PingFact, "pull_request": PullRequestFact, "pull_request_review": ReviewFact, "push": PushFact,
     "workflow_run": WorkflowRunFact, "repository_dispatch": DispatchFact, "release": ReleaseFact,
+    "status": CheckFact, "check_suite": CheckFact,
 }
 
 
@@ -119,7 +121,7 @@ def test_push_workflow_run_dispatch_and_ping_facts() -> None:
         repo="octo-org/octo-repo", name="", status="completed", conclusion="success",
         head_sha="3484a3fb816e0859fd6e1cea078d76385ff50625", head_branch="master",
         url="https://github.com/octo-org/octo-repo/actions/runs/289782451", action="completed",
-        path=".github/workflows/test.yml",
+        path=".github/workflows/test.yml", id=289782451,
     )
     payload = example("repository_dispatch")
     payload["client_payload"] = {"app": "shop", "version": "1.1.0"}
@@ -191,3 +193,21 @@ def test_malformed_payloads_are_rejected_naming_the_path(event: str, payload: An
         parse_github_event(event, payload)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_a_passing_status_or_check_suite_is_a_passed_check_on_its_commit() -> None:
+    payload = example("status")
+    payload["state"] = "success"
+    fact = parse_github_event("status", payload)
+    assert fact == CheckFact(repo="Codertocat/Hello-World", sha=payload["sha"], name=payload["context"],
+                             state="success", passed=True)
+    payload["state"] = "pending"
+    pending = fact.model_copy(update={"state": "pending", "passed": False})
+    assert parse_github_event("status", payload) == pending
+    suite = example("check_suite", "completed")
+    suite["check_suite"]["conclusion"] = "success"
+    fact = parse_github_event("check_suite", suite)
+    assert isinstance(fact, CheckFact) and fact.passed and fact.sha == suite["check_suite"]["head_sha"]
+    suite["check_suite"]["conclusion"] = "failure"
+    fact = parse_github_event("check_suite", suite)
+    assert isinstance(fact, CheckFact) and not fact.passed and fact.state == "failure"

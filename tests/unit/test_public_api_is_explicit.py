@@ -13,9 +13,11 @@ PACKAGES = [
     "fluxgate.render",
     "fluxgate.validate",
     "fluxgate.summary",
+    "fluxgate.stage",
     "fluxgate.errors",
     "fluxgate.github",
     "fluxgate.sandbox.github",
+    "fluxgate.ci",
 ]
 
 

@@ -46,10 +46,16 @@ def pull_body(em: Emulator, record: RepoRecord, pr: PullRecord, simple: bool = F
                 mergeable = False
     body = em.urls.pull(record, pr, users, em.user(record.owner), simple=simple, stats=stats)
     if mergeable is not None:  # GitHub computes these for open pull requests
-        blocked = len(approvals(pr)) < record.protected.get(pr.base, 0)
+        blocked = len(approvals(pr)) < record.protected.get(pr.base, 0) or bool(unmet_checks(record, pr))
         body["mergeable"] = mergeable
         body["mergeable_state"] = "dirty" if not mergeable else "blocked" if blocked else "clean"
     return body
+
+
+def unmet_checks(record: RepoRecord, pr: PullRecord) -> list[str]:
+    """Required status contexts of the base branch whose latest status on the PR head is not success."""
+    latest = {s.context: s.state for s in record.statuses if s.sha == pr.head_sha}
+    return [c for c in record.required_checks.get(pr.base, []) if latest.get(c) != "success"]
 
 
 def _pull(call: Call) -> tuple[RepoRecord, PullRecord]:
@@ -180,6 +186,9 @@ def merge_pull(call: Call) -> tuple[int, Any]:
     if len(approvals(pr)) < required:
         raise ApiError(405, f"At least {required} approving review is required by reviewers with write "
                             "access.")
+    missing = unmet_checks(record, pr)
+    if missing:
+        raise ApiError(405, f'Required status check "{missing[0]}" is expected.')
     base_ref = f"refs/heads/{pr.base}"
     base_sha = git.ref(base_ref)
     assert base_sha is not None

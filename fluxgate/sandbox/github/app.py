@@ -1,8 +1,9 @@
 """The emulated GitHub as one ASGI app: REST endpoints, git over HTTP, and a `/_sandbox` admin API.
 
 The admin API sets the stage for tests and the demo (repositories, tokens, apps, branch protection,
-hooks) and observes it (the request log, injected faults, pending webhook deliveries). It has no
-authentication: the sandbox listens on localhost and holds nothing secret.
+hooks), plays the Actions runner (completes workflow runs) and observes it (the request log, injected
+faults, pending webhook deliveries, workflow runs). It has no authentication: the sandbox listens on
+localhost and holds nothing secret.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fluxgate.sandbox.github import api_activity, api_git, api_hooks, api_pulls, smart_http
+from fluxgate.sandbox.github import api_actions, api_activity, api_git, api_hooks, api_pulls, smart_http
 from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord
 
 __all__ = ["create_app"]
@@ -117,6 +118,19 @@ def _admin_routes(emulator: Emulator) -> list[BaseRoute]:
             for r in emulator.requests
         ])
 
+    async def workflow_runs(request: Request) -> Response:
+        """GET ?repo=owner/name: runs with their inputs; POST {full_name, run_id, conclusion}: finish one."""
+        if request.method == "GET":
+            runs = emulator.workflow_runs(request.query_params["repo"])
+            return JSONResponse([run.model_dump() for run in runs])
+        body = await _admin_body(request)
+        try:
+            run = emulator.complete_workflow_run(body["full_name"], body["run_id"],
+                                                 body.get("conclusion", "success"))
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        return JSONResponse(run.model_dump())
+
     async def settle(request: Request) -> Response:
         done = emulator.dispatcher.settle(float(request.query_params.get("timeout", 30)))
         return JSONResponse({"settled": done})
@@ -128,13 +142,15 @@ def _admin_routes(emulator: Emulator) -> list[BaseRoute]:
         Route("/_sandbox/protect", protect, methods=["POST"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),
         Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_sandbox/workflow-runs", workflow_runs, methods=["GET", "POST"]),
         Route("/_sandbox/settle", settle, methods=["POST"]),
     ]
 
 
 def create_app(emulator: Emulator) -> ASGIApp:
     routes: list[BaseRoute] = [
-        *api_git.routes, *api_pulls.routes, *api_activity.routes, *api_hooks.routes, *smart_http.routes,
+        *api_git.routes, *api_pulls.routes, *api_activity.routes, *api_actions.routes, *api_hooks.routes,
+        *smart_http.routes,
     ]
     app = Starlette(routes=[*routes, *_admin_routes(emulator)])
     app.state.emulator = emulator

@@ -22,6 +22,7 @@ from fluxgate.sandbox.github.state import (
     SandboxState,
     TokenGrant,
     User,
+    WorkflowRunRecord,
     now,
 )
 from fluxgate.sandbox.github.views import Urls
@@ -30,6 +31,8 @@ from fluxgate.sandbox.github.webhooks import Dispatcher
 __all__ = ["Emulator", "Fault", "RequestRecord"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+CONCLUSIONS = ("success", "failure", "cancelled", "skipped", "timed_out", "neutral", "action_required",
+               "stale", "startup_failure")
 
 
 @dataclass
@@ -172,10 +175,13 @@ class Emulator:
             self.save()
             return record
 
-    def protect_branch(self, full_name: str, branch: str, approvals: int = 1) -> None:
+    def protect_branch(self, full_name: str, branch: str, approvals: int = 1,
+                       checks: list[str] | None = None) -> None:
+        """Branch protection: approving reviews and required status check contexts before a merge."""
         with self.lock:
             record, _ = self.repo(*full_name.split("/", 1))
             record.protected[branch] = approvals
+            record.required_checks[branch] = list(checks or [])
             self.save()
 
     def add_hook(self, full_name: str, url: str, secret: str | None, events: list[str]) -> HookRecord:
@@ -214,6 +220,46 @@ class Emulator:
             on_head_moved(self, author, record, branch, sha)
             self.save()
             return sha
+
+    # -- GitHub Actions: no job runs here; tests and the demo play the runner ----------------------
+    def add_workflow(self, full_name: str, file_name: str, inputs: list[str] | tuple[str, ...] = (),
+                     name: str | None = None) -> str:
+        """Commit `.github/workflows/<file_name>` to the default branch: a workflow that `workflow_dispatch`
+        starts with the given required string inputs. Returns the commit's sha."""
+        from fluxgate.sandbox.github.workflows import WORKFLOWS, workflow_yaml
+
+        with self.lock:
+            record, _ = self.repo(*full_name.split("/", 1))
+            text = workflow_yaml(name or file_name.rsplit(".", 1)[0], list(inputs))
+            return self.commit_files(full_name, record.default_branch, {f"{WORKFLOWS}/{file_name}": text},
+                                     f"Add workflow {file_name}", author=record.owner)
+
+    def workflow_runs(self, full_name: str) -> list[WorkflowRunRecord]:
+        """Every run of the repo's workflows, oldest first, with the inputs its dispatch sent (copies)."""
+        with self.lock:
+            record, _ = self.repo(*full_name.split("/", 1))
+            return [run.model_copy(deep=True) for run in record.workflow_runs.values()]
+
+    def complete_workflow_run(self, full_name: str, run_id: int,
+                              conclusion: str = "success") -> WorkflowRunRecord:
+        """Finish a run as its runner would: status `completed` with `conclusion`, and the `workflow_run`
+        `completed` webhook. Raises ValueError for an unknown or finished run, or an unknown conclusion."""
+        from fluxgate.sandbox.github.payloads import workflow_run_payload
+
+        if conclusion not in CONCLUSIONS:
+            raise ValueError(f"not a workflow run conclusion: {conclusion!r} ({', '.join(CONCLUSIONS)})")
+        with self.lock:
+            record, _ = self.repo(*full_name.split("/", 1))
+            run = record.workflow_runs.get(run_id)
+            if run is None:
+                raise ValueError(f"no workflow run {run_id} in {full_name}")
+            if run.status == "completed":
+                raise ValueError(f"workflow run {run_id} in {full_name} already completed ({run.conclusion})")
+            run.status, run.conclusion, run.updated_at = "completed", conclusion, now()
+            workflow = next(w for w in record.workflows.values() if w.id == run.workflow_id)
+            self.emit(record, "workflow_run", workflow_run_payload(self, record, workflow, run, "completed"))
+            self.save()
+            return run.model_copy(deep=True)
 
     # -- events ---------------------------------------------------------------------------------
     def emit(self, record: RepoRecord, event: str, payload: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from fluxgate.sandbox.github.state import (
     RepoRecord,
     ReviewRecord,
     StatusRecord,
+    WorkflowRecord,
+    WorkflowRunRecord,
 )
 from fluxgate.sandbox.github.views import iso
 
@@ -28,6 +30,8 @@ __all__ = [
     "push_payload",
     "review_payload",
     "status_payload",
+    "workflow_dispatch_payload",
+    "workflow_run_payload",
 ]
 
 
@@ -168,3 +172,19 @@ def dispatch_payload(em: Emulator, record: RepoRecord, event_type: str, client_p
     return {"action": event_type, "branch": record.default_branch, "client_payload": client_payload,
             "repository": _repo(em, record), "sender": _sender(em, sender),
             "installation": {"id": 0, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMA"}}
+
+
+def workflow_dispatch_payload(em: Emulator, record: RepoRecord, workflow: WorkflowRecord, ref: str,
+                              inputs: dict[str, Any], sender: str) -> dict[str, Any]:
+    """`ref` is the full ref (`refs/heads/main`), `workflow` the file's path, as GitHub sends them."""
+    return {"inputs": inputs, "ref": ref, "workflow": workflow.path, "repository": _repo(em, record),
+            "sender": _sender(em, sender)}
+
+
+def workflow_run_payload(em: Emulator, record: RepoRecord, workflow: WorkflowRecord, run: WorkflowRunRecord,
+                         action: str) -> dict[str, Any]:
+    """`action`: requested (queued), in_progress or completed."""
+    commit = em.git(record).read_commit(run.head_sha)
+    body = em.urls.workflow_run(record, run, commit, em.user(run.actor), em.user(record.owner))
+    return {"action": action, "workflow": em.urls.workflow(record, workflow), "workflow_run": body,
+            "repository": _repo(em, record), "sender": _sender(em, run.actor)}

@@ -1,5 +1,5 @@
 """What the emulated GitHub remembers besides git objects: users, repos, pull requests, statuses,
-deployments, check runs, hooks and their deliveries.
+deployments, check runs, Actions workflows and their runs, hooks and their deliveries.
 
 One `SandboxState` lives behind one lock; it is saved to `state.json` in the data folder after each
 change, so `fluxgate sandbox github --data DIR` restarts where it stopped.
@@ -29,6 +29,8 @@ __all__ = [
     "StatusRecord",
     "TokenGrant",
     "User",
+    "WorkflowRecord",
+    "WorkflowRunRecord",
     "now",
 ]
 
@@ -160,6 +162,36 @@ class DispatchRecord(BaseModel):
     at: int
 
 
+class WorkflowRecord(BaseModel):
+    """An Actions workflow: a `.github/workflows/*.yml` file seen on the default branch keeps its id."""
+
+    id: int
+    path: str  # .github/workflows/verify.yml
+    name: str  # the file's `name:`, else its path (as GitHub shows it)
+    created_at: int
+    updated_at: int
+
+
+class WorkflowRunRecord(BaseModel):
+    """One run of a workflow. Nothing executes in the sandbox: a test or the demo completes it."""
+
+    id: int
+    workflow_id: int
+    path: str
+    name: str
+    run_number: int
+    event: str  # workflow_dispatch
+    status: str  # queued | in_progress | completed
+    conclusion: str | None
+    head_branch: str
+    head_sha: str
+    inputs: dict[str, Any]  # as the dispatch sent them
+    actor: str
+    check_suite_id: int
+    created_at: int
+    updated_at: int
+
+
 class DeliveryAttempt(BaseModel):
     at: float
     status_code: int  # 0: no answer (connection refused, timeout)
@@ -199,12 +231,15 @@ class RepoRecord(BaseModel):
     default_branch: str
     private: bool = True
     protected: dict[str, int] = Field(default_factory=dict)  # branch -> approving reviews required
+    required_checks: dict[str, list[str]] = Field(default_factory=dict)  # branch -> status contexts
     next_number: int = 1
     pulls: dict[int, PullRecord] = Field(default_factory=dict)
     statuses: list[StatusRecord] = Field(default_factory=list)
     deployments: dict[int, DeploymentRecord] = Field(default_factory=dict)
     check_runs: dict[int, CheckRunRecord] = Field(default_factory=dict)
     dispatches: list[DispatchRecord] = Field(default_factory=list)
+    workflows: dict[str, WorkflowRecord] = Field(default_factory=dict)  # path -> workflow
+    workflow_runs: dict[int, WorkflowRunRecord] = Field(default_factory=dict)
     hooks: dict[int, HookRecord] = Field(default_factory=dict)
     created_at: int = Field(default_factory=now)
     pushed_at: int = Field(default_factory=now)

@@ -22,6 +22,8 @@ from fluxgate.sandbox.github.state import (
     ReviewRecord,
     StatusRecord,
     User,
+    WorkflowRecord,
+    WorkflowRunRecord,
 )
 
 __all__ = ["Urls", "iso", "node_id"]
@@ -325,6 +327,52 @@ class Urls:
             "permissions": {"contents": "write", "pull_requests": "write", "statuses": "write",
                             "deployments": "write", "checks": "write"},
             "events": [],
+        }
+
+    # -- actions --------------------------------------------------------------------------------
+    def workflow(self, repo: RepoRecord, w: WorkflowRecord) -> dict[str, Any]:
+        html = f"{self.web}/{repo.full_name}"
+        return {
+            "id": w.id, "node_id": node_id("Workflow", w.id), "name": w.name, "path": w.path,
+            "state": "active",
+            "created_at": iso(w.created_at), "updated_at": iso(w.updated_at),
+            "url": f"{self.repo_url(repo)}/actions/workflows/{w.id}",
+            "html_url": f"{html}/blob/{repo.default_branch}/{w.path}",
+            "badge_url": f"{html}/workflows/{w.name}/badge.svg",
+        }
+
+    def workflow_run(
+        self, repo: RepoRecord, run: WorkflowRunRecord, commit: Commit, actor: User, owner: User
+    ) -> dict[str, Any]:
+        """A run as `GET /actions/runs/{id}` and the `workflow_run` webhook show it."""
+        url = f"{self.repo_url(repo)}/actions/runs/{run.id}"
+        suite = run.check_suite_id
+        repository = self.repository(repo, owner)
+
+        def person(p: Any) -> dict[str, Any]:
+            return {"name": p.name, "email": p.email}
+
+        return {
+            "id": run.id, "name": run.name, "node_id": node_id("WorkflowRun", run.id),
+            "check_suite_id": suite, "check_suite_node_id": node_id("CheckSuite", suite),
+            "head_branch": run.head_branch, "head_sha": run.head_sha, "path": run.path,
+            "display_title": run.name, "run_number": run.run_number, "run_attempt": 1,
+            "referenced_workflows": [], "event": run.event, "status": run.status,
+            "conclusion": run.conclusion, "workflow_id": run.workflow_id, "url": url,
+            "html_url": f"{self.web}/{repo.full_name}/actions/runs/{run.id}", "pull_requests": [],
+            "created_at": iso(run.created_at), "updated_at": iso(run.updated_at), "actor": self.user(actor),
+            "triggering_actor": self.user(actor), "run_started_at": iso(run.created_at),
+            "jobs_url": f"{url}/jobs", "logs_url": f"{url}/logs",
+            "check_suite_url": f"{self.repo_url(repo)}/check-suites/{suite}",
+            "artifacts_url": f"{url}/artifacts", "cancel_url": f"{url}/cancel", "rerun_url": f"{url}/rerun",
+            "previous_attempt_url": None,
+            "workflow_url": f"{self.repo_url(repo)}/actions/workflows/{run.workflow_id}",
+            "head_commit": {
+                "id": commit.sha, "tree_id": commit.tree, "message": commit.message,
+                "timestamp": iso(commit.committer.date), "author": person(commit.author),
+                "committer": person(commit.committer),
+            },
+            "repository": repository, "head_repository": repository, "head_repository_id": repo.id,
         }
 
     # -- hooks ----------------------------------------------------------------------------------
