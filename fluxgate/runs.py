@@ -19,6 +19,7 @@ from fluxgate.stage import DEPLOYMENT_NAME, FLOW_NAME, StageRequest, stage_tags
 
 __all__ = [
     "Hold",
+    "completed_stages",
     "create_stage_run",
     "hold_environment",
     "last_verified",
@@ -79,12 +80,17 @@ def create_stage_run(client: Any, request: StageRequest, idempotency_key: str | 
     )
 
 
+def completed_stages(client: Any, app: str, version: str | None = None, env: str | None = None) -> list[Any]:
+    """Stage runs that completed (deployed, healthy, verified), newest first."""
+    return [
+        r for r in stage_runs(client, app, version, env) if r.state_type and r.state_type.value == "COMPLETED"
+    ]
+
+
 def last_verified(client: Any, app: str, env: str, other_than: str | None = None) -> StageRequest | None:
-    """The newest release that completed its stage in `env` (deployed, healthy, verified), skipping
-    `other_than` (the release being taken back)."""
-    for run in stage_runs(client, app, env=env):
-        if run.state_type is None or run.state_type.value != "COMPLETED":
-            continue
+    """The newest release that completed its stage in `env`, skipping `other_than` (the release being
+    taken back)."""
+    for run in completed_stages(client, app, env=env):
         request = StageRequest.model_validate(run.parameters["request"])
         if request.version != other_than:
             return request
@@ -127,9 +133,7 @@ def rollback_request(
         ConfigError: `to` never completed a stage in `env`, or there is nothing earlier to go back to.
     """
     if to is not None:
-        done = [
-            r for r in stage_runs(client, app, to, env) if r.state_type and r.state_type.value == "COMPLETED"
-        ]
+        done = completed_stages(client, app, to, env)
         if not done:
             raise ConfigError(f"{app}@{to} was never deployed to {env}: nothing to roll back to")
         target = StageRequest.model_validate(done[0].parameters["request"])

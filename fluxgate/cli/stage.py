@@ -16,7 +16,7 @@ from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, a
 from fluxgate.cli.prefect_api import prefect_client, run_url
 from fluxgate.errors import ConfigError
 from fluxgate.release import build_release
-from fluxgate.runs import create_stage_run, read_hold, stage_runs
+from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
 from fluxgate.stage import StageRequest
 
 _FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
@@ -27,10 +27,8 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy again although t
 
 
 def _already_deployed(client: Any, request: StageRequest) -> Any | None:
-    for run in stage_runs(client, request.app, request.version, request.env):
-        if run.state_type and run.state_type.value == "COMPLETED":
-            return run
-    return None
+    done = completed_stages(client, request.app, request.version, request.env)
+    return done[0] if done else None
 
 
 def _start(request: StageRequest, wait: bool) -> None:
@@ -109,10 +107,7 @@ def promote(
         if index == 0:
             raise ConfigError(f"{to} is the first environment: use `fluxgate deploy --env {to}`")
         previous = names[index - 1]
-        passed = [
-            r for r in stage_runs(client, cfg.app, version, previous)
-            if r.state_type and r.state_type.value == "COMPLETED"
-        ]
+        passed = completed_stages(client, cfg.app, version, previous)
         if not passed:
             raise ConfigError(f"{release} has not passed {previous} yet: nothing to promote to {to}")
         request = StageRequest.model_validate(passed[0].parameters["request"]).to(to)
