@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/idle.py
 
 demo: $(STAMP)
-	$(BIN)/fluxgate demo
+	$(BIN)/fluxgate demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache

@@ -21,6 +21,7 @@ __all__ = [
     "Hold",
     "completed_stages",
     "create_stage_run",
+    "describe_run",
     "hold_environment",
     "last_verified",
     "read_hold",
@@ -42,6 +43,16 @@ class Hold(BaseModel):
 
 def _hold_name(app: str, env: str) -> str:
     return "fluxgate_hold_" + re.sub(r"[^a-z0-9_]", "_", f"{app}__{env}".lower())
+
+
+def describe_run(run: Any) -> str:
+    """A stage run's state in one phrase: where it waits, or how it ended and why."""
+    state = run.state
+    if state is None:
+        return "unknown"
+    if state.type.value == "PAUSED":
+        return f"waiting ({state.state_details.pause_key})"
+    return str(state.name) + (f": {state.message}" if state.message else "")
 
 
 def stage_runs(client: Any, app: str, version: str | None = None, env: str | None = None) -> list[Any]:

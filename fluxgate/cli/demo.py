@@ -1,61 +1,112 @@
-"""`fluxgate demo`: what runs today, on the embedded example, with real git and real jsonnet.
+"""`fluxgate demo`: the whole product on this machine, on the embedded example app.
 
-Until the sandbox (GitHub emulator, simulated Flux, Prefect server) lands, the demo shows the render
-stage the rest of the pipeline builds on: release 1.0.0 rendered and committed for every
-environment of `examples/shop`, then release 1.1.0 compared with what each environment runs.
+A Prefect server, the emulated GitHub, the connector, a `fluxgate serve` runner and a simulated
+Flux start under one data folder; then two releases run through them (see
+`fluxgate.sandbox.demo.scenario`). Everything stops at the end, unless `--keep` leaves it running to
+explore the Prefect UI and the emulated GitHub's API.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import tempfile
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import git
 import typer
 
 from fluxgate.cli.app import app, user_errors
-from fluxgate.config import load_config
-from fluxgate.errors import ConfigError
-from fluxgate.release import build_release
-from fluxgate.render import make_validator, render_environment, write_tree
-from fluxgate.summary import read_git_ref, summarize, to_markdown
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop" / "fluxgate.yaml"
 
 
 @app.command()
 @user_errors
 def demo(
     keep: Annotated[
-        Path | None, typer.Option("--keep", help="Keep the demo manifests repository in this folder.")
+        bool, typer.Option("--keep", help="Leave everything running at the end (Ctrl-C stops it).")
+    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Folder for the state and logs, kept afterwards (default: temporary)"),
     ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a step of the story may take")] = 180,
 ) -> None:
-    """Render the example app for every environment into a real git repo and diff the next release."""
-    if not EXAMPLE.is_file():
-        raise ConfigError(f"{EXAMPLE}: the example app is missing; run the demo from a fluxgate checkout")
-    config = load_config(EXAMPLE)
-    validator = make_validator(config)
-    typer.echo("fluxgate demo: the render stage on examples/shop (jsonnet, 3 environments)")
-    typer.echo("(the full pipeline: PRs, Flux health and promotion, arrives with the sandbox)\n")
-    with tempfile.TemporaryDirectory(prefix="fluxgate-demo-") as tmp:
-        root = keep or Path(tmp)
-        repo = git.Repo.init(root, initial_branch="main")
-        writer = repo.config_writer()
-        writer.set_value("user", "name", "fluxgate demo").set_value("user", "email", "demo@fluxgate.invalid")
-        writer.release()
-        first = build_release(config, {c: "1.0.0" for c in config.components})
-        for env in config.environments:
-            result = render_environment(config, env.name, first, validator=validator)
-            write_tree(root, result.files(), result.folders())
-            count = len(result.manifests.objects)
-            typer.echo(f"  {first.name} -> {env.name}: {count} objects in {root / env.manifests_folder}")
-        repo.git.add(A=True)
-        repo.index.commit(f"{first.name}: all environments")
-        typer.echo(f"\ncommitted {first.name} to {root} (branch main)\n")
-        second = build_release(config, {"web": "1.1.0", "worker": "1.0.0"}, version="1.1.0")
-        for env in config.environments:
-            result = render_environment(config, env.name, second, validator=validator)
-            current = read_git_ref(root, "main", env.manifests_folder)
-            typer.echo(to_markdown(summarize(env.name, second.name, result.manifests.objects, current)))
-    typer.echo("demo finished: every object was rendered, validated against Kubernetes schemas and diffed")
+    """Run two releases through the real pipeline: 1.0.0 to prod, 1.1.0 stopped in staging and rolled back."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from fluxgate.sandbox.demo.board import Board
+    from fluxgate.sandbox.demo.github_view import github_summary
+    from fluxgate.sandbox.demo.scenario import Story
+    from fluxgate.sandbox.flux import clusters_of
+    from fluxgate.sandbox.stack import TOKEN
+
+    folder = data or Path(tempfile.mkdtemp(prefix="fluxgate-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    # the in-process parts (emulated GitHub, simulated Flux) log to a file, not over the board
+    logging.basicConfig(filename=folder / "demo.log", level=logging.INFO, force=True,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # a log keeps the tables' lines whole
+    started = time.monotonic()
+    story = Story(folder, say=console.print, timeout=timeout)
+    succeeded = False
+    console.print(f"[bold]fluxgate demo[/]: starting Prefect, GitHub (emulated), the connector, a runner and "
+                  f"Flux (simulated) under {folder}")  # fmt: skip
+    try:
+        story.start(lambda config: Board(clusters_of(config), started))
+        stack = story.stack
+        assert stack is not None and stack.github is not None and story.config is not None
+        console.print(f"up in {time.monotonic() - started:.0f} s; Prefect UI: {_ui(stack.prefect_url)}\n")
+        ending = _play(story, console, Live)
+        console.print()
+        envs = [e.name for e in story.config.environments]
+        console.print(github_summary(stack.github.url, TOKEN, story.config.manifests.repo, envs))
+        console.print()
+        for line in ending.lines:
+            console.print(f"[bold]*[/] {line}")
+        console.print(
+            f"\ndemo finished in {time.monotonic() - started:.0f} s ({ending.seconds:.0f} s of releases). "
+            f"Prefect UI: {_ui(stack.prefect_url)}"
+        )
+        succeeded = True
+        if keep:
+            _linger(console, story)
+    finally:
+        story.close_client()
+        story.stop()
+        if data is None and succeeded:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif not succeeded:
+            console.print(f"logs of every process: {folder}/*.log")
+
+
+def _ui(api_url: str) -> str:
+    return api_url.removesuffix("/api")
+
+
+def _play(story: Any, console: Any, live: Any) -> Any:
+    from fluxgate.sandbox.demo.scenario import play
+
+    if not console.is_terminal:
+        return play(story)
+    story.live = True
+    with live(story.board, console=console, refresh_per_second=4, transient=False):
+        story.say = console.print
+        return play(story)
+
+
+def _linger(console: Any, story: Any) -> None:
+    stack = story.stack
+    console.print(
+        f"\n--keep: everything keeps running. Prefect UI {_ui(stack.prefect_url)}, emulated GitHub "
+        f"{stack.github.url}, connector {stack.connector_url} (/deliveries lists what it did). "
+        "Ctrl-C stops it all."
+    )
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopping")

@@ -16,7 +16,7 @@ from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, a
 from fluxgate.cli.prefect_api import prefect_client, run_url
 from fluxgate.errors import ConfigError
 from fluxgate.release import build_release
-from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
+from fluxgate.runs import completed_stages, create_stage_run, describe_run, read_hold, stage_runs
 from fluxgate.stage import StageRequest
 
 _FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
@@ -45,21 +45,12 @@ def _start(request: StageRequest, wait: bool) -> None:
             _follow(client, run.id)
 
 
-def _describe(run: Any) -> str:
-    state = run.state
-    if state is None:
-        return "unknown"
-    if state.type.value == "PAUSED":
-        return f"waiting ({state.state_details.pause_key})"
-    return str(state.name) + (f": {state.message}" if state.message else "")
-
-
 def _follow(client: Any, run_id: Any, poll: float = 1.0) -> None:
     """Print each change of the run's state until it ends; the exit code says how it ended."""
     last = None
     while True:
         run = client.read_flow_run(run_id)
-        now = _describe(run)
+        now = describe_run(run)
         if now != last:
             typer.echo(f"  {time.strftime('%H:%M:%S')}  {now}")
             last = now
@@ -145,7 +136,7 @@ def status(
             table.add_row(
                 env.name,
                 tags.get("fluxgate.release", ""),
-                _describe(run),
+                describe_run(run),
                 tags.get("fluxgate.pr", ""),
                 tags.get("fluxgate.sha", "")[:12],
                 _duration(run),
@@ -174,9 +165,11 @@ def serve(
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(max(1, int(poll))))
     from prefect.flows import load_flow_from_entrypoint
 
+    from fluxgate.cli.warm_start import use_forkserver
     from fluxgate.stage import FLOW_NAME
 
     flow: Any = load_flow_from_entrypoint("flows.deploy_stage:deploy_stage")
     with prefect_client():
         pass  # one clear line when the server is down, before the runner's own retries
+    use_forkserver(["flows.deploy_stage"])
     flow.serve(name=FLOW_NAME, limit=limit, print_starting_message=True)

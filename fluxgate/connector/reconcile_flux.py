@@ -119,6 +119,15 @@ class FluxReconciler:
         return deployment
 
     def _deployment(self, route: Route, sha: str, outcome: str, event: FluxEvent) -> str | None:
+        """A Deployment records a change applied to an environment: a stage's (known from its merge),
+        or one Flux reports applying (a change set) or failing. A revision that changed nothing in
+        the environment's folder (every merge into a shared branch is one for the other
+        environments) moves the commit statuses only, so GitHub's Environments page keeps showing
+        what each environment last changed to."""
+        known = self.store.effect_done(f"deployment:{route.repo}:{route.env}:{sha}")
+        changed = event.reason == "Progressing" and change_set_summary(event.message) is not None
+        if known is None and outcome != "failed" and not changed:
+            return None
         if outcome == "failed":
             target, description = "failure", describe(event, outcome)
         elif outcome == "ready" and self.ready(route, sha):

@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 __all__ = ["Delivery", "ObjectState", "Store", "sqlite_url"]
 
@@ -91,6 +91,19 @@ objects = Table(
     Column("message", Text, nullable=False),
     Column("event_time", Float, nullable=False),
 )
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """`CREATE TABLE IF NOT EXISTS` races between replicas starting together on an empty PostgreSQL
+    (both see no table, one create fails on the catalog's unique index): the loser looks again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,7 @@ class Store:
             # The intake waits for the write lock itself, in sub-millisecond steps: SQLite's busy handler
             # sleeps up to 100 ms at a time, which is what a request would wait behind the worker.
             event.listen(self.engine, "connect", _sqlite_pragmas(0 if eager else 10000))
-        metadata.create_all(self.engine)
+        _create_tables(self.engine)
 
     def release_claims(self) -> None:
         """At a worker's start on SQLite (one replica by design), claims found belong to a worker that

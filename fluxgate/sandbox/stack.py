@@ -12,13 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
+from fluxgate.cli.warm_start import FORKSERVER_MARK
 from fluxgate.config import load_config
-from fluxgate.sandbox.github import RunningEmulator, start_in_thread
+from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
 from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
 
@@ -39,7 +41,8 @@ def _cmdline(pid: int) -> bytes:
 
 def flow_processes(runner: int) -> list[int]:
     """Live processes below a runner that run flows, from /proc (Linux): an exited child not yet
-    reaped holds nothing, and multiprocessing's resource tracker is the idle runner's own helper."""
+    reaped holds nothing, and multiprocessing's resource tracker and forkserver are the idle
+    runner's own helpers."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -56,7 +59,11 @@ def flow_processes(runner: int) -> list[int]:
         kids = [p for p, parent in parents.items() if parent == current]
         found += kids
         frontier += kids
-    return [p for p in found if b"resource_tracker" not in _cmdline(p)]
+    # the idle runner's own helpers are its direct children; the forkserver's forks (same command
+    # line as their parent) are the flow runs
+    marks = (b"resource_tracker", FORKSERVER_MARK)
+    helpers = {p for p in found if parents[p] == runner and any(m in _cmdline(p) for m in marks)}
+    return [p for p in found if p not in helpers]
 
 
 def rss_mib(pid: int) -> float:
@@ -72,8 +79,18 @@ def rss_mib(pid: int) -> float:
 
 
 class Stack:
-    def __init__(self, data: Path, config: Path, poll: int = 1, resume_interval: float = 0.2) -> None:
-        self.data, self.config = data, config
+    """`seed` fills the emulated GitHub before anything reads it: the demo pushes the code repository
+    there and checks it out at `config`, as a worker's pull step would."""
+
+    def __init__(
+        self,
+        data: Path,
+        config: Path,
+        poll: int = 1,
+        resume_interval: float = 0.2,
+        seed: Callable[[Emulator, str], object] | None = None,
+    ) -> None:
+        self.data, self.config, self.seed = data, config, seed
         self.poll, self.resume_interval = poll, resume_interval
         self.prefect_url = f"http://127.0.0.1:{free_port()}/api"
         self.connector_url = f"http://127.0.0.1:{free_port()}"
@@ -132,6 +149,8 @@ class Stack:
         )
         self.github = start_in_thread(self.data / "github", webhook_backoff=0.2)
         self.github.emulator.add_token(TOKEN, "fluxgate-bot")
+        if self.seed is not None:
+            self.seed(self.github.emulator, self.github.url)
         config = load_config(self.config)
         if config.manifests.repo not in self.github.emulator.state.repos:
             self.github.emulator.create_repo(config.manifests.repo, files={"README.md": "# manifests\n"})
@@ -145,7 +164,10 @@ class Stack:
         )  # fmt: skip
         wait_until_up(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
         self.github.emulator.add_hook(
-            config.manifests.repo, f"{self.connector_url}/github/webhook", WEBHOOK_SECRET, ["pull_request"]
+            config.manifests.repo,
+            f"{self.connector_url}/github/webhook",
+            WEBHOOK_SECRET,
+            ["pull_request", "status", "check_suite"],
         )
         serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll)]
         runner = self._spawn("runner", serve, self.env())

@@ -132,9 +132,14 @@ def test_an_environment_is_ready_only_when_every_cluster_is_even_at_a_later_revi
     later = github.emulator.commit_files(
         connector.repo, "main", {"prod/x.yaml": "x: 1\n"}, "later", author="bob"
     )
+    applied = "Deployment/shop-prod/shop-web configured"
+    connector.flux(kustomization_event(ours, "Progressing", applied, env="prod", cluster="prod-eu"))
     connector.flux(
-        kustomization_event(ours, "ReconciliationSucceeded", "done", env="prod", cluster="prod-eu")
-    )
+        kustomization_event(
+            ours, "ReconciliationSucceeded", "done", env="prod", cluster="prod-eu",
+            timestamp="2026-01-01T10:00:30Z",
+        )
+    )  # fmt: skip
     connector.settle()
     assert _deployments(github, connector.repo, "prod") == [["in_progress"]]  # prod-us has not reported
     connector.flux(
@@ -179,3 +184,19 @@ def test_every_flux_vector_is_accepted_and_none_breaks_the_connector(connector: 
     notes = [d["note"] for d in listing["deliveries"]]
     assert all(note for note in notes)
     assert vector["x_signature"].startswith("sha256=")
+
+
+def test_a_revision_that_changed_nothing_in_an_environment_moves_statuses_but_makes_no_deployment(
+    github: RunningEmulator, connector: ConnectorProcess
+) -> None:
+    """One branch, a folder per environment: a merge into dev is a new revision for prod's clusters
+    too. Flux reconciles it with no change set; GitHub's prod environment must not list it."""
+    sha = github.emulator.commit_files(connector.repo, "main", {"dev/x.yaml": "x: 2\n"}, "dev only", "bob")
+    done = "Reconciliation finished in 1s, next run in 10m0s"
+    event = kustomization_event(sha, "ReconciliationSucceeded", done, env="prod", cluster="prod-eu",
+                                timestamp="2026-01-01T12:00:00Z")  # fmt: skip
+    assert connector.flux(event).status_code == 202
+    connector.settle()
+    assert _statuses(github, connector.repo, sha)["fluxgate/prod/prod-eu/kustomization/shop"][0] == "success"
+    record, _ = github.emulator.repo(*connector.repo.split("/", 1))
+    assert not [d for d in record.deployments.values() if d.sha == sha]

@@ -17,6 +17,8 @@ PACKAGES = [
     "fluxgate.errors",
     "fluxgate.github",
     "fluxgate.sandbox.github",
+    "fluxgate.sandbox.flux",
+    "fluxgate.sandbox.demo",
     "fluxgate.ci",
 ]
 

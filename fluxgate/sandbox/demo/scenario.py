@@ -1,0 +1,250 @@
+"""The demo's story, told by the real product on one machine.
+
+Release 1.0.0 goes dev -> staging -> prod: dev and staging merge their own PRs, prod waits for a
+review that a person (`jane-ops`, through the emulated GitHub) gives after reading the PR's change
+summary. While prod waits, release 1.1.0 starts in dev, as it would in a busy team. Its web image
+fails its health check on the staging cluster, so the staging stage fails, its Deployment says so,
+promotion stops, and the rollback PR that restores 1.0.0 in staging is merged and applied.
+
+Nothing here drives the pipeline by hand: stage runs are started like `fluxgate deploy` starts them
+and promote themselves; the connector turns GitHub webhooks and the simulated Flux's events into
+resumes, statuses and Deployments. The story only plays the people: the one who starts a release
+and the one who approves prod.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fluxgate.config import PipelineConfig, load_config
+from fluxgate.errors import FluxgateError
+from fluxgate.release import build_release
+from fluxgate.runs import create_stage_run, stage_runs
+from fluxgate.sandbox.demo.board import Board
+from fluxgate.sandbox.demo.project import seed
+from fluxgate.sandbox.flux import SimulatedFlux, clusters_of
+from fluxgate.sandbox.stack import FLUX_KEY, TOKEN, Stack
+from fluxgate.stage import StageRequest
+
+__all__ = ["BAD_IMAGE", "REVIEWER", "DemoFailed", "Ending", "Story", "play"]
+
+REVIEWER = "jane-ops"
+REVIEWER_TOKEN = "ghp_janeopsreviewer00000000000000000000"
+BAD_IMAGE = "ghcr.io/acme/shop-web:1.1.0"  # the staging cluster cannot run it: its health check fails
+
+
+class DemoFailed(FluxgateError):
+    """The story did not end as told: names the stage run or the step, and where the logs are."""
+
+
+@dataclass
+class Story:
+    data: Path
+    say: Callable[[Any], None]  # prints above the live board (or to the log)
+    board: Board | None = None
+    stack: Stack | None = None
+    flux: SimulatedFlux | None = None
+    config: PipelineConfig | None = None
+    timeout: float = 180.0
+    _client: Any = field(default=None, repr=False)
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def start(self, board: Callable[[PipelineConfig], Board]) -> None:
+        code = self.data / "code"
+        self.stack = Stack(self.data, code / "fluxgate.yaml", poll=1, resume_interval=0.2,
+                           seed=lambda emulator, url: seed(emulator, url, TOKEN, code))  # fmt: skip
+        # this process is a Prefect client of the stack's server, like the CLI would be
+        os.environ.update(self.stack.prefect_env())
+        self.stack.start()
+        assert self.stack.github is not None
+        self.stack.github.emulator.add_token(REVIEWER_TOKEN, REVIEWER)
+        self.config = load_config(code / "fluxgate.yaml")
+        self.board = board(self.config)
+        self.flux = SimulatedFlux(
+            git_url=self.stack.github.url,
+            repo=self.config.manifests.repo,
+            branch=self.config.manifests.branch,
+            token=TOKEN,
+            clusters=clusters_of(self.config),
+            receiver=f"{self.stack.connector_url}/flux/events",
+            hmac_key=FLUX_KEY,
+            data=self.data / "flux",
+            interval=0.5,
+            repeat_every=20,
+            health_timeout=1.0,
+            on_event=self.board.flux_event,
+        )
+        self.flux.fail_health(BAD_IMAGE, env="staging")
+        self.flux.start()
+
+    def stop(self) -> None:
+        if self.flux is not None:
+            self.flux.stop()
+        if self.stack is not None:
+            self.stack.stop()
+
+    # -- what the people do ----------------------------------------------------------------------
+    def release(self, version: str, images: dict[str, str]) -> None:
+        """Start a release's first stage, as `fluxgate deploy --env dev --image ...` does."""
+        config = self._config()
+        release = build_release(config, images, version)
+        request = StageRequest.of(release, config.environments[0].name, str(config.file.resolve()))
+        create_stage_run(self.client, request)
+        self._note(f"released {request.app}@{version}: {', '.join(images.values())}")
+
+    def approve_and_merge(self, run: Any) -> None:
+        """The reviewer reads the PR in GitHub, approves it and merges it (the method the config asks)."""
+        assert self.stack is not None and self.stack.github is not None
+        number = int(self._tags(run)["fluxgate.pr"].rpartition("#")[2])
+        env = self._config().environment(self._tags(run)["fluxgate.env"])
+        base = f"{self.stack.github.url}/repos/{self._config().manifests.repo}"
+        auth = {"Authorization": f"token {REVIEWER_TOKEN}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=10) as github:
+            pr = github.get(f"/pulls/{number}").raise_for_status().json()
+            self.say(f"\n[bold]PR #{number}: {pr['title']}[/] (waiting for a review by "
+                     f"{', '.join(pr_reviewers(pr))})\n")  # fmt: skip
+            self.say(pr["body"])
+            github.post(f"/pulls/{number}/reviews", json={"event": "APPROVE", "body": "Looks right."}
+                        ).raise_for_status()  # fmt: skip
+            github.put(f"/pulls/{number}/merge", json={"merge_method": env.approval.merge_method}
+                       ).raise_for_status()  # fmt: skip
+        self._note(f"{REVIEWER} approved and merged PR #{number}")
+
+    # -- watching --------------------------------------------------------------------------------
+    def wait_for(self, what: str, found: Callable[[dict[str, Any]], Any]) -> Any:
+        """Refresh the board until `found(runs by name)` is truthy; a stage that ends otherwise than the
+        story says fails the demo with its own message."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            runs = {r.name: r for r in stage_runs(self.client, self._config().app)}
+            assert self.board is not None
+            for line in self.board.update_runs(list(runs.values())):
+                self.say(line) if not self.live else None
+            hit = found(runs)
+            if hit:
+                return hit
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"{what}: not after {self.timeout:.0f} s; logs in {self.data}")
+            time.sleep(0.3)
+
+    live: bool = False
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from prefect.client.orchestration import get_client
+
+            self._client = get_client(sync_client=True)
+            self._client.__enter__()
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.__exit__(None, None, None)
+            self._client = None
+
+    def _config(self) -> PipelineConfig:
+        assert self.config is not None
+        return self.config
+
+    def _note(self, text: str) -> None:
+        assert self.board is not None
+        self.board.note(text)
+        if not self.live:
+            self.say(self.board.lines[-1])
+
+    @staticmethod
+    def _tags(run: Any) -> dict[str, str]:
+        return {t.partition(":")[0]: t.partition(":")[2] for t in run.tags}
+
+
+def pr_reviewers(pr: dict[str, Any]) -> list[str]:
+    users = [u["login"] for u in pr.get("requested_reviewers") or []]
+    return users + [f"@{t.get('slug', t.get('name'))}" for t in pr.get("requested_teams") or []] or ["anyone"]
+
+
+def state(runs: dict[str, Any], name: str) -> str | None:
+    run = runs.get(name)
+    return run.state_type.value if run is not None and run.state_type else None
+
+
+def ended(runs: dict[str, Any], name: str, expected: str) -> bool:
+    """True once `name` ended as `expected`; a different ending is the story going wrong."""
+    now = state(runs, name)
+    if now in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and now != expected:
+        message = runs[name].state.message or ""
+        raise DemoFailed(f"{name} ended {now.lower()}, expected {expected.lower()}: {message}".rstrip(": "))
+    return now == expected
+
+
+def paused_at(runs: dict[str, Any], name: str, key: str) -> Any:
+    run = runs.get(name)
+    if run is None:
+        return None
+    ended(runs, name, "PAUSED")  # raises if it ended instead
+    details = run.state.state_details if run.state else None
+    return run if state(runs, name) == "PAUSED" and details and details.pause_key == key else None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the story ended, for the closing summary."""
+
+    lines: list[str]
+    seconds: float
+
+
+def play(story: Story) -> Ending:
+    """Release 1.0.0 to every environment and 1.1.0 until staging refuses it; see the module's text."""
+    started = time.monotonic()
+    config = story._config()
+    app, envs = config.app, [e.name for e in config.environments]
+    first, middle, last = envs[0], envs[1], envs[-1]
+
+    def name(version: str, env: str) -> str:
+        return f"{app}@{version} -> {env}"
+
+    def images(version: str, **tags: str) -> dict[str, str]:
+        return {c: f"{comp.image}:{tags.get(c, version)}" for c, comp in config.components.items()}
+
+    def prod_waits(runs: dict[str, Any]) -> Any:
+        for env in envs[:-1]:
+            if name("1.0.0", env) in runs:
+                ended(runs, name("1.0.0", env), "COMPLETED")
+        return paused_at(runs, name("1.0.0", last), "await-merge")
+
+    story.release("1.0.0", images("1.0.0"))
+    waiting = story.wait_for(f"{name('1.0.0', last)} waiting for a review", prod_waits)
+    story.release("1.1.0", images("1.0.0", web="1.1.0"))
+    story.approve_and_merge(waiting)
+
+    rollback = f"{name('1.0.0', middle)} (rollback from 1.1.0)"
+
+    def settled(runs: dict[str, Any]) -> dict[str, Any] | None:
+        done = [
+            ended(runs, name("1.0.0", last), "COMPLETED"),
+            ended(runs, name("1.1.0", first), "COMPLETED"),
+            ended(runs, name("1.1.0", middle), "FAILED"),
+            ended(runs, rollback, "COMPLETED"),
+        ]
+        return runs if all(done) else None
+
+    runs = story.wait_for(f"1.0.0 live in {last}, 1.1.0 stopped in {middle} and rolled back", settled)
+    if name("1.1.0", last) in runs:
+        raise DemoFailed(f"{name('1.1.0', last)} exists: a release that failed {middle} was promoted")
+    failure = (runs[name("1.1.0", middle)].state.message or "").splitlines()[0]
+    return Ending(
+        [
+            f"{app}@1.0.0 is live and healthy in {', '.join(envs)} ({REVIEWER} approved {last}).",
+            f"{app}@1.1.0 reached {first}, then failed in {middle}: {failure}",
+            f"{middle} is back on 1.0.0 through a reviewed rollback PR; {app}@1.1.0 never reached {last}.",
+        ],
+        time.monotonic() - started,
+    )
