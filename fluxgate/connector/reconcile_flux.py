@@ -127,6 +127,8 @@ class FluxReconciler:
         known = self.store.effect_done(f"deployment:{route.repo}:{route.env}:{sha}")
         changed = event.reason == "Progressing" and change_set_summary(event.message) is not None
         if known is None and outcome != "failed" and not changed:
+            if outcome == "ready" and self.ready(route, sha):  # the code repo still hears Flux is done
+                self._dispatch(route, sha, "success", f"{route.app} is ready on every cluster of {route.env}")
             return None
         if outcome == "failed":
             target, description = "failure", describe(event, outcome)
