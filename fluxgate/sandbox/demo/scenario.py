@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from fluxgate.config import PipelineConfig, load_config
+from fluxgate.connector.resume import tags_of
 from fluxgate.errors import FluxgateError
 from fluxgate.release import build_release
 from fluxgate.runs import create_stage_run, stage_runs
@@ -53,6 +54,7 @@ class Story:
     flux: SimulatedFlux | None = None
     config: PipelineConfig | None = None
     timeout: float = 180.0
+    live: bool = False  # a live board shows the changes: no line per change then
     _client: Any = field(default=None, repr=False)
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -102,8 +104,9 @@ class Story:
     def approve_and_merge(self, run: Any) -> None:
         """The reviewer reads the PR in GitHub, approves it and merges it (the method the config asks)."""
         assert self.stack is not None and self.stack.github is not None
-        number = int(self._tags(run)["fluxgate.pr"].rpartition("#")[2])
-        env = self._config().environment(self._tags(run)["fluxgate.env"])
+        tags = tags_of(list(run.tags))
+        number = int(tags["pr"].rpartition("#")[2])
+        env = self._config().environment(tags["env"])
         base = f"{self.stack.github.url}/repos/{self._config().manifests.repo}"
         auth = {"Authorization": f"token {REVIEWER_TOKEN}"}
         with httpx.Client(base_url=base, headers=auth, timeout=10) as github:
@@ -125,16 +128,16 @@ class Story:
         while True:
             runs = {r.name: r for r in stage_runs(self.client, self._config().app)}
             assert self.board is not None
-            for line in self.board.update_runs(list(runs.values())):
-                self.say(line) if not self.live else None
+            changes = self.board.update_runs(list(runs.values()))
+            if not self.live:
+                for line in changes:
+                    self.say(line)
             hit = found(runs)
             if hit:
                 return hit
             if time.monotonic() > deadline:
                 raise DemoFailed(f"{what}: not after {self.timeout:.0f} s; logs in {self.data}")
             time.sleep(0.3)
-
-    live: bool = False
 
     @property
     def client(self) -> Any:
@@ -159,10 +162,6 @@ class Story:
         self.board.note(text)
         if not self.live:
             self.say(self.board.lines[-1])
-
-    @staticmethod
-    def _tags(run: Any) -> dict[str, str]:
-        return {t.partition(":")[0]: t.partition(":")[2] for t in run.tags}
 
 
 def pr_reviewers(pr: dict[str, Any]) -> list[str]:
