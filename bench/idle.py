@@ -44,6 +44,7 @@ def main() -> int:
             )
             from prefect.client.schemas.objects import StateType
 
+            from fluxgate.prefect_api import PrefectApi
             from fluxgate.runs import create_stage_run
 
             started = time.monotonic()
@@ -52,7 +53,7 @@ def main() -> int:
                     version = f"3.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
                     create_stage_run(
-                        client, StageRequest(app="shop", version=version, env="dev", images=images, config=str(config))
+                        PrefectApi(client), StageRequest(app="shop", version=version, env="dev", images=images, config=str(config))
                     )
                 paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
                 failed = FlowRunFilter(

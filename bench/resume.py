@@ -95,7 +95,9 @@ def main() -> int:
             from prefect.client.orchestration import get_client
             from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
+            from fluxgate.prefect_api import PrefectApi
             from fluxgate.runs import create_stage_run
+            from fluxgate.stage import StageTags
 
             assert stack.github is not None
             gw = GitHubGateway(GitHubSettings(api_url=stack.github.url, token=TOKEN, min_write_interval=0))
@@ -106,12 +108,13 @@ def main() -> int:
                     version = f"2.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
                     request = StageRequest(app="shop", version=version, env="dev", images=images, config=str(config))
-                    run = create_stage_run(client, request)
+                    run = create_stage_run(PrefectApi(client), request)
                     read = lambda run_id=run.id: client.read_flow_run(run_id)  # noqa: E731
                     run = _wait(read, _paused_at("await-merge"))
-                    repo, _, number = next(t for t in run.tags if t.startswith("fluxgate.pr:")).partition(":")[2].rpartition("#")
+                    pr = (StageTags.from_tags(run.tags) or StageTags(app="", version="", env="")).pr
+                    assert pr is not None, run.tags
                     merged_at = time.time()
-                    sha = gw.merge(repo, int(number), "merge")
+                    sha = gw.merge(pr.repo, pr.number, "merge")
                     _wait(read, _paused_at("await-flux"))
                     to_flux.append(time.time() - merged_at)
                     _flux(stack, sha, "Progressing", "Deployment/shop-dev/shop-web configured", 2 * i)

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from blocks.manifests import ManifestsRepository
 from blocks.registry import ContainerRegistry
 from fluxgate.ci import RegistryCredentials
-from fluxgate.errors import ConfigError
+from fluxgate.errors import SettingsError
 from fluxgate.github import GitHubSettings
 
 __all__ = ["MANIFESTS_BLOCK", "REGISTRY_BLOCK", "github_settings", "manifests_block", "registry_credentials"]
@@ -57,9 +57,9 @@ def github_settings(block_name: str = MANIFESTS_BLOCK) -> GitHubSettings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"FLUXGATE_GITHUB__{field.upper()}: {first['msg']}") from None
+        raise SettingsError(f"FLUXGATE_GITHUB__{field.upper()}: {first['msg']}") from None
     if found is None:
-        raise ConfigError(
+        raise SettingsError(
             f"no GitHub credentials: create the {block_name!r} block (`prefect block register -m blocks`, "
             "then a 'fluxgate manifests repository' block in the UI) or set FLUXGATE_GITHUB__TOKEN"
         )

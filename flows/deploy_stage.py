@@ -1,17 +1,24 @@
 """`deploy-stage`: one release into one environment, as one top-level flow run.
 
-    render -> open PR (+ queued Deployment) -> [await-merge] -> [await-flux] -> verify -> [soak] -> promote
+    propose (render, PR, queued Deployment) -> [await-merge] -> [await-flux] -> verify [await-verify]
+        -> [soak] -> promote
 
 The bracketed steps are suspensions: the run's process exits and the connector resumes it with the
-fact it waits for (DESIGN.md "Flow of one release"). On resume the body runs again from the top;
-finished tasks come back from their persisted results and every task with a side effect is
+fact it waits for (docs/architecture.md, "The contract"). On resume the body runs again from the
+top; finished tasks come back from their persisted results and every task with a side effect is
 idempotent anyway, so "Retry" in the Prefect UI continues where the run stopped, with the same PR.
+
+Each step returns a `Stop` when the stage must end short of promotion, and every such end goes
+through `_stopped`: the Deployment says failure, the report is published, a rollback starts when the
+environment asks for one, and a retry of the run waits afresh where the answer was no.
 """
 
 # No `from __future__ import annotations` here: Prefect validates the run's parameters against the
 # flow's signature when a runner or worker loads it, and needs `StageRequest` itself, not a string.
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
@@ -20,29 +27,30 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Cancelled, Completed, Failed
 
-from fluxgate.config import Environment
+from fluxgate.config import Environment, PipelineConfig
+from fluxgate.errors import FluxgateError, one_line
+from fluxgate.github import DeploymentState
 from fluxgate.stage import (
     FLOW_NAME,
+    AutoMerge,
     FluxResult,
     MergeResult,
-    NextStep,
+    PullRef,
     SoakResult,
+    StageProgress,
     StageRequest,
+    StageTags,
+    Stop,
     VerifyResult,
-    automerge_tag,
-    due_tag,
+    Wait,
+    WorkflowRef,
     next_step,
-    pause_key,
-    pr_tag,
-    sha_tag,
     split_checks,
-    stage_markdown,
-    workflows_tag,
 )
 from tasks.context import config_of, manifests_target
 from tasks.github import create_deployment, merge_pull_request, open_pull_request, set_deployment_state
 from tasks.render import render_manifests
-from tasks.runs import current_tags, promotion_hold, roll_back, set_run_tags, start_stage
+from tasks.runs import promotion_hold, read_stage_tags, roll_back, start_stage, write_stage_tags
 from tasks.verify import dispatch_verification, report_verification, verify_environment
 
 __all__ = ["deploy_stage"]
@@ -60,58 +68,54 @@ class FluxInput(RunInput, FluxResult):
     pass
 
 
-class SoakInput(RunInput, SoakResult):
-    pass
-
-
 class VerifyInput(RunInput, VerifyResult):
     pass
 
 
-def _attempt(wait: str) -> int:
-    """Which attempt at `wait` this is: each failed answer leaves `fluxgate.attempt.<wait>:<next>`."""
-    prefix = f"fluxgate.attempt.{wait}:"
-    found = [int(t.removeprefix(prefix)) for t in current_tags() if t.startswith(prefix)]
-    return max(found, default=1)
+class SoakInput(RunInput, SoakResult):
+    pass
 
 
-def _failed_at(wait: str, message: str) -> State:
-    """End the run Failed; a retry of it suspends afresh at the same wait (under a new pause key)."""
-    prefix = f"fluxgate.attempt.{wait}:"
-    set_run_tags(f"{prefix}{_attempt(wait) + 1}", replacing=(prefix,))
-    return Failed(message=message)
+Answer = TypeVar("Answer", bound=RunInput)
 
 
-def _rolled_back(request: StageRequest, env: Environment, failure: str) -> str:
-    """The failure, and the rollback it started when the environment asks for one."""
-    if not env.rollback_on_failure or request.rollback_from:
-        return failure
-    return f"{failure}; {roll_back(request)}"
+@dataclass
+class _Stage:
+    """What the running stage works with: its request and config, its tags, and its progress."""
 
+    request: StageRequest
+    config: PipelineConfig
+    env: Environment
+    repo: str
+    tags: StageTags
+    progress: StageProgress
 
-def _promote(request: StageRequest, step: NextStep) -> str:
-    """Start the next stage, unless this was a rollback or a rollback holds the next environment."""
-    if request.rollback_from:
-        return (
-            f"{request.env} is back on {request.release.name}; automatic promotion into it is held "
-            f"until `fluxgate release-hold --env {request.env}`"
+    def tag(self, tags: StageTags) -> None:
+        self.tags = tags
+        write_stage_tags(tags)
+
+    def suspend(self, wait: Wait, answer: type[Answer], due: timedelta | None = None) -> Answer:
+        """Suspend at the current attempt of `wait` (no process held) until the connector answers
+        with `answer` (a RunInput of `wait.input`); with `due`, the connector answers by itself once
+        that much time has passed, and Prefect fails the run a `BACKSTOP` later if nobody did."""
+        if due is not None:
+            self.tag(self.tags.with_(due=int(time.time() + due.total_seconds())))
+        return suspend_flow_run(
+            wait_for_input=answer,
+            key=str(self.tags.pause_key(wait)),
+            timeout=int((due + BACKSTOP).total_seconds()) if due is not None else None,
         )
-    if step.kind != "promote" or not step.env:
-        return step.message
-    hold = promotion_hold(request.app, step.env)
-    if hold is not None:
-        return (
-            f"not promoting {request.release.name} to {step.env}: held since {hold.since} ({hold.reason}); "
-            f"`fluxgate release-hold --env {step.env}` lifts it"
+
+    def deployment_state(self, state: DeploymentState, description: str) -> None:
+        if self.progress.deployment is not None:
+            set_deployment_state(self.repo, self.progress.deployment, state, description)
+
+    def publish(self) -> None:
+        create_markdown_artifact(
+            self.progress.markdown(),
+            key=f"{self.request.app}-{self.request.env}-stage",
+            description=f"Stage {self.request.run_name}",
         )
-    start_stage(request.to(step.env))
-    return step.message
-
-
-def _publish(request: StageRequest, markdown: str) -> None:
-    create_markdown_artifact(
-        markdown, key=f"{request.app}-{request.env}-stage", description=f"Stage {request.run_name}"
-    )
 
 
 def _run_name() -> str:
@@ -119,117 +123,150 @@ def _run_name() -> str:
     return (request if isinstance(request, StageRequest) else StageRequest.model_validate(request)).run_name
 
 
-@flow(
-    name=FLOW_NAME,
-    flow_run_name=_run_name,
-    persist_result=True,
-    log_prints=True,
-)
+@flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=True, log_prints=True)
 def deploy_stage(request: StageRequest) -> State:
-    log = get_run_logger()
     config = config_of(request)
-    env = config.environment(request.env)
     repo, _branch = manifests_target(config)
-    production = config.environments[-1].name == env.name
-
-    # 1. render and validate, 2. propose
-    prepared, base = render_manifests(request)
-    pr_url: str | None = None
-    merge: MergeResult | None = None
-    deployment: int | None = None
-    if prepared.empty and not request.force:
-        log.info("%s already matches %s: no pull request", request.env, request.release.name)
-        set_run_tags(sha_tag(base.commit))
-        merged_sha = base.commit
-    else:
-        outcome = open_pull_request(request, prepared, base)
-        pr = outcome.pull_request
-        if pr is None:  # forced, but nothing to change
-            merged_sha = base.commit
-            set_run_tags(sha_tag(merged_sha))
-        else:
-            pr_url = pr.url
-            set_run_tags(pr_tag(repo, pr.number))
-            deployment = create_deployment(request, repo, pr.head_sha, pr.url, production)
-            if outcome.status == "merged_before" and pr.merge_sha:
-                merge = MergeResult(
-                    merged=True, merge_sha=pr.merge_sha, merged_by=pr.merged_by, pr_url=pr.url
-                )
-            elif env.approval.mode == "auto":
-                merge = merge_pull_request(request, repo, pr.number, pr.head_sha)
-                if merge is None:  # required checks pending: the connector merges once they pass
-                    set_run_tags(automerge_tag(env.approval.merge_method, pr.head_sha))
-
-            # 3. await the merge: the reviewer decides in GitHub, the connector brings the answer
-            if merge is None:
-                log.info("waiting for %s to be merged", pr.url)
-                merge = suspend_flow_run(wait_for_input=MergeInput, key="await-merge")
-            if not merge.merged:
-                rejected = f"rejected by {merge.merged_by or 'a reviewer'}"
-                set_deployment_state(repo, deployment, "failure", rejected)
-                _publish(request, stage_markdown(request.run_name, prepared.markdown, pr.url, merge))
-                return Cancelled(message=f"{pr.url} {rejected}")
-            merged_sha = merge.merge_sha or ""
-            set_run_tags(sha_tag(merged_sha))
-            applying = f"merged as {merged_sha[:12]}; Flux is applying it"
-            set_deployment_state(repo, deployment, "in_progress", applying)
-
-    # 4. await Flux: every cluster ready at the merge commit or a later one
-    flux_key = pause_key("await-flux", _attempt("await-flux"))
-    set_run_tags(due_tag(time.time() + env.flux_timeout.total_seconds()), replacing=("fluxgate.due:",))
-    log.info("waiting for Flux to apply %s in %s", merged_sha[:12], request.env)
-    flux = suspend_flow_run(
-        wait_for_input=FluxInput, key=flux_key, timeout=int((env.flux_timeout + BACKSTOP).total_seconds())
+    stage = _Stage(
+        request=request,
+        config=config,
+        env=config.environment(request.env),
+        repo=repo,
+        tags=read_stage_tags(request),
+        progress=StageProgress(run_name=request.run_name),
     )
-    if not flux.healthy:
-        if deployment is not None:
-            set_deployment_state(repo, deployment, "failure", flux.message)
-        _publish(request, stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux))
-        return _failed_at("await-flux", _rolled_back(request, env, flux.message))
+    try:
+        stop = _propose(stage) or _await_merge(stage) or _await_flux(stage) or _verify(stage) or _soak(stage)
+    except FluxgateError as error:  # a task gave up (GitHub refused, a check could not start): same path
+        stop = Stop(message=one_line(error), rollback=False)
+    return _stopped(stage, stop) if stop is not None else _promote(stage)
 
-    # 5. verify: checks run here, then verification workflows in GitHub Actions (suspended meanwhile)
-    attempt = _attempt("verify")
+
+def _propose(stage: _Stage) -> Stop | None:
+    """Render and validate the release, open its PR with a queued Deployment (or merge it at once
+    when the environment approves by itself); nothing to change means nothing to wait for."""
+    prepared, base = render_manifests(stage.request)
+    stage.progress.changes = prepared.markdown
+    if prepared.empty and not stage.request.force:
+        request = stage.request
+        get_run_logger().info("%s already matches %s: no pull request", request.env, request.release.name)
+        stage.progress.merged_sha = base.commit
+        stage.tag(stage.tags.with_(sha=base.commit))
+        return None
+    outcome = open_pull_request(stage.request, prepared, base)
+    pr = outcome.pull_request
+    if pr is None:  # forced, but nothing to change
+        stage.progress.merged_sha = base.commit
+        stage.tag(stage.tags.with_(sha=base.commit))
+        return None
+    stage.progress.pr_url = pr.url
+    stage.tag(stage.tags.with_(pr=PullRef(repo=stage.repo, number=pr.number)))
+    production = stage.config.environments[-1].name == stage.env.name
+    stage.progress.deployment = create_deployment(stage.request, stage.repo, pr.head_sha, pr.url, production)
+    if outcome.status == "merged_before" and pr.merge_sha:
+        stage.progress.merge = MergeResult(
+            merged=True, merge_sha=pr.merge_sha, merged_by=pr.merged_by, pr_url=pr.url
+        )
+    elif stage.env.approval.mode == "auto":
+        stage.progress.merge = merge_pull_request(stage.request, stage.repo, pr.number, pr.head_sha)
+        if stage.progress.merge is None:  # required checks pending: the connector merges once they pass
+            automerge = AutoMerge(method=stage.env.approval.merge_method, head_sha=pr.head_sha)
+            stage.tag(stage.tags.with_(automerge=automerge))
+    return None
+
+
+def _await_merge(stage: _Stage) -> Stop | None:
+    """The reviewer decides in GitHub; the connector brings the answer."""
+    progress = stage.progress
+    if progress.pr_url is not None and progress.merge is None:
+        get_run_logger().info("waiting for %s to be merged", progress.pr_url)
+        progress.merge = stage.suspend(Wait.MERGE, MergeInput)
+    if progress.merge is None:
+        return None  # no PR: the environment already matched
+    if not progress.merge.merged:
+        rejected = f"rejected by {progress.merge.merged_by or 'a reviewer'}"
+        return Stop(message=rejected, rollback=False, end="cancelled")
+    progress.merged_sha = progress.merge.merge_sha or ""
+    stage.tag(stage.tags.with_(sha=progress.merged_sha))
+    stage.deployment_state("in_progress", f"merged as {progress.merged_sha[:12]}; Flux is applying it")
+    return None
+
+
+def _await_flux(stage: _Stage) -> Stop | None:
+    """Every cluster of the environment ready at the merge commit or a later one."""
+    sha = stage.progress.merged_sha or ""
+    get_run_logger().info("waiting for Flux to apply %s in %s", sha[:12], stage.request.env)
+    flux = stage.progress.flux = stage.suspend(Wait.FLUX, FluxInput, due=stage.env.flux_timeout)
+    return None if flux.healthy else Stop(message=flux.message, at=Wait.FLUX)
+
+
+def _verify(stage: _Stage) -> Stop | None:
+    """Checks run here; verification workflows run in GitHub Actions while the stage is suspended."""
+    request, progress = stage.request, stage.progress
+    attempt = stage.tags.pause_key(Wait.VERIFY).attempt
     checks = verify_environment(request, attempt)
-    dispatched = dispatch_verification(request, merged_sha, attempt)
+    dispatched = dispatch_verification(request, progress.merged_sha or "", attempt)
     if dispatched:
-        _local, workflows = split_checks(env.verification)
+        _local, workflows = split_checks(stage.env.verification)
         wait = max(c.workflow.timeout for c in workflows)
-        set_run_tags(
-            workflows_tag([(d.repo, d.run_id) for d in dispatched]),
-            due_tag(time.time() + wait.total_seconds()),
-            replacing=("fluxgate.workflows:", "fluxgate.due:"),
-        )
-        log.info("waiting for %s", ", ".join(d.url for d in dispatched))
-        verified = suspend_flow_run(
-            wait_for_input=VerifyInput,
-            key=pause_key("await-verify", attempt),
-            timeout=int((wait + BACKSTOP).total_seconds()),
-        )
+        runs = tuple(WorkflowRef(repo=d.repo, run_id=d.run_id) for d in dispatched)
+        stage.tag(stage.tags.with_(workflows=runs))
+        get_run_logger().info("waiting for %s", ", ".join(d.url for d in dispatched))
+        verified = stage.suspend(Wait.VERIFY, VerifyInput, due=wait)
         checks = [*checks, *verified.checks]
+    progress.checks = checks
     if checks:
-        report_verification(request, repo, merged_sha, checks)
+        report_verification(request, stage.repo, progress.merged_sha or "", checks)
     failed = [c for c in checks if not c.passed]
     if failed:
-        message = f"verification failed: {failed[0].name}: {failed[0].detail}"
-        if deployment is not None:
-            set_deployment_state(repo, deployment, "failure", message)
-        report = stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux, checks)
-        _publish(request, report)
-        return _failed_at("verify", _rolled_back(request, env, message))
-    if deployment is not None:
-        set_deployment_state(repo, deployment, "success", f"{request.release.name} is live and verified")
+        return Stop(message=f"verification failed: {failed[0].name}: {failed[0].detail}", at=Wait.VERIFY)
+    stage.deployment_state("success", f"{request.release.name} is live and verified")
+    return None
 
-    # 6. soak, then promote
-    if env.soak.total_seconds() > 0:
-        set_run_tags(due_tag(time.time() + env.soak.total_seconds()), replacing=("fluxgate.due:",))
-        soak = suspend_flow_run(
-            wait_for_input=SoakInput,
-            key=pause_key("soak", _attempt("soak")),
-            timeout=int((env.soak + BACKSTOP).total_seconds()),
+
+def _soak(stage: _Stage) -> Stop | None:
+    """Hold the release for the soak time; a Flux failure meanwhile stops it."""
+    if stage.env.soak.total_seconds() <= 0:
+        return None
+    soak = stage.suspend(Wait.SOAK, SoakInput, due=stage.env.soak)
+    return None if soak.healthy else Stop(message=f"during the soak: {soak.message}", at=Wait.SOAK)
+
+
+def _stopped(stage: _Stage, stop: Stop) -> State:
+    """The one way a stage ends short of promotion, whatever stopped it."""
+    request, env = stage.request, stage.env
+    message = stop.message
+    stage.deployment_state("failure", stop.message)
+    if stop.rollback and env.rollback_on_failure and not request.rollback_from:
+        message = f"{message}; {roll_back(request)}"
+    if stop.end == "cancelled":
+        message = f"{stage.progress.pr_url} {message}"
+    stage.progress.outcome = message
+    stage.publish()
+    if stop.at is not None:
+        stage.tag(stage.tags.retried(stop.at))
+    return Cancelled(message=message) if stop.end == "cancelled" else Failed(message=message)
+
+
+def _promote(stage: _Stage) -> State:
+    """Start the next stage, unless this was a rollback or a rollback holds the next environment."""
+    request = stage.request
+    step = next_step(stage.config, request.env, request.version)
+    if request.rollback_from:
+        message = (
+            f"{request.env} is back on {request.release.name}; automatic promotion into it is held "
+            f"until `fluxgate release-hold --env {request.env}`"
         )
-        if not soak.healthy:
-            return _failed_at("soak", f"during the soak: {soak.message}")
-    message = _promote(request, next_step(config, request.env, request.version))
-    report = stage_markdown(request.run_name, prepared.markdown, pr_url, merge, flux, checks, message)
-    _publish(request, report)
+    elif step.kind != "promote" or not step.env:
+        message = step.message
+    elif (hold := promotion_hold(request.app, step.env)) is not None:
+        message = (
+            f"not promoting {request.release.name} to {step.env}: held since {hold.since} ({hold.reason}); "
+            f"`fluxgate release-hold --env {step.env}` lifts it"
+        )
+    else:
+        start_stage(request.to(step.env))
+        message = step.message
+    stage.progress.outcome = message
+    stage.publish()
     return Completed(message=message)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from fluxgate.config import PipelineConfig
-from fluxgate.errors import ConfigError
+from fluxgate.errors import UsageError
 
 __all__ = ["ImageRef", "Release", "build_release"]
 
@@ -78,9 +78,9 @@ def _image_for(config: PipelineConfig, component: str, value: str) -> str:
         return f"{repository}{value}"
     ref = ImageRef.parse(value)
     if (ref.tag and not _TAG.fullmatch(ref.tag)) or (ref.digest and not _DIGEST.fullmatch(ref.digest)):
-        raise ConfigError(f"--image {component}={value}: not a valid image reference")
+        raise UsageError(f"--image {component}={value}: not a valid image reference")
     if not ref.tag and not ref.digest:
-        raise ConfigError(f"--image {component}={value}: give a tag or digest, e.g. {value}:1.0.0")
+        raise UsageError(f"--image {component}={value}: give a tag or digest, e.g. {value}:1.0.0")
     return str(ref)
 
 
@@ -97,27 +97,27 @@ def build_release(
         for item in images:
             component, sep, value = item.partition("=")
             if not sep or not component or not value:
-                raise ConfigError(f"--image {item!r}: expected COMPONENT=IMAGE, e.g. web=1.4.2")
+                raise UsageError(f"--image {item!r}: expected COMPONENT=IMAGE, e.g. web=1.4.2")
             if component in pairs:
-                raise ConfigError(f"--image {component}: given twice")
+                raise UsageError(f"--image {component}: given twice")
             pairs[component] = value
     known = sorted(config.components)
     for component in pairs:
         if component not in config.components:
-            raise ConfigError(
+            raise UsageError(
                 f"--image {component}: no such component; {config.file.name} defines {', '.join(known)}"
             )
     missing = [c for c in known if c not in pairs]
     if missing:
-        raise ConfigError(
+        raise UsageError(
             f"component {missing[0]!r} has no image tag: pass --image {missing[0]}=<tag or image ref>"
         )
     resolved = {c: _image_for(config, c, pairs[c]) for c in known}
     if version is None:
         tags = {ImageRef.parse(ref).tag for ref in resolved.values()}
         if len(tags) != 1 or None in tags:
-            raise ConfigError("the images do not share one tag: pass --version for the release")
+            raise UsageError("the images do not share one tag: pass --version for the release")
         version = tags.pop()
     if version is None or not _VERSION.fullmatch(version):
-        raise ConfigError(f"--version {version!r}: use letters, digits, '.', '_', '+' or '-'")
+        raise UsageError(f"--version {version!r}: use letters, digits, '.', '_', '+' or '-'")
     return Release(app=config.app, version=version, images=resolved)

@@ -1,27 +1,27 @@
-"""Stage runs on the Prefect server: created from the `deploy-stage` deployment and found by their tags.
+"""Stage runs on the Prefect server: started, found and judged, for the CLI, the connector's triggers,
+the flow, the demo, the benchmarks and the tests.
 
-The one place that knows how a stage run is started (parameters, tags, name) and looked up, for
-the CLI, the connector's triggers, the flow, the benchmarks and the tests. Takes a sync Prefect
-client. Also the environment holds a rollback leaves behind: a Prefect Variable per (app, env),
-visible and deletable in the UI too, so promotion stays stopped until a person says otherwise.
+The one place that knows how a stage run is started (parameters, tags, name) and what the runs of an
+app say: which release completed where, what a rollback goes back to. Also the environment holds a
+rollback leaves behind: a Prefect Variable per (app, env), visible and deletable in the UI too, so
+promotion stays stopped until a person says otherwise. Talks to Prefect through `PrefectApi` only.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel
 
-from fluxgate.errors import ConfigError
-from fluxgate.stage import DEPLOYMENT_NAME, FLOW_NAME, StageRequest, stage_tags
+from fluxgate.errors import UsageError
+from fluxgate.prefect_api import PrefectApi
+from fluxgate.stage import RunState, StageRequest, StageRun, StageTags
 
 __all__ = [
     "Hold",
     "completed_stages",
     "create_stage_run",
-    "describe_run",
     "hold_environment",
     "last_verified",
     "read_hold",
@@ -45,121 +45,88 @@ def _hold_name(app: str, env: str) -> str:
     return "fluxgate_hold_" + re.sub(r"[^a-z0-9_]", "_", f"{app}__{env}".lower())
 
 
-def describe_run(run: Any) -> str:
-    """A stage run's state in one phrase: where it waits, or how it ended and why."""
-    state = run.state
-    if state is None:
-        return "unknown"
-    if state.type.value == "PAUSED":
-        return f"waiting ({state.state_details.pause_key})"
-    return str(state.name) + (f": {state.message}" if state.message else "")
+def stage_runs(
+    api: PrefectApi, app: str, version: str | None = None, env: str | None = None
+) -> list[StageRun]:
+    """Stage runs of an app (newest first, the latest 200), narrowed to a release and/or an environment."""
+    found = api.stage_runs(tags=StageTags.selecting(app, version, env))
+    return [run for run in found if (tags := run.stage) is not None and tags.app == app]
 
 
-def stage_runs(client: Any, app: str, version: str | None = None, env: str | None = None) -> list[Any]:
-    """Stage runs of an app (newest first), narrowed to a release and/or an environment."""
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterTags
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    tags = [f"fluxgate.release:{app}@{version}"] if version else []
-    tags += [f"fluxgate.env:{env}"] if env else []
-    found = client.read_flow_runs(
-        flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
-        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=tags)) if tags else None,
-        sort=FlowRunSort.START_TIME_DESC,
-        limit=200,
-    )
-    return [r for r in found if any(t.startswith(f"fluxgate.release:{app}@") for t in r.tags)]
-
-
-def create_stage_run(client: Any, request: StageRequest, idempotency_key: str | None = None) -> Any:
+def create_stage_run(api: PrefectApi, request: StageRequest, idempotency_key: str | None = None) -> StageRun:
     """A new run of `deploy-stage` for `request` (the same one again for a repeated idempotency key)."""
-    from prefect.exceptions import ObjectNotFound
-
-    try:
-        deployment = client.read_deployment_by_name(DEPLOYMENT_NAME)
-    except ObjectNotFound:
-        raise ConfigError(
-            f"no {DEPLOYMENT_NAME} deployment on the Prefect server: run `fluxgate serve` "
-            "(or `prefect deploy` with deployments/prefect.yaml) first"
-        ) from None
-    return client.create_flow_run_from_deployment(
-        deployment.id,
+    return api.create_stage_run(
         parameters={"request": request.model_dump()},
-        tags=stage_tags(request.app, request.version, request.env),
+        tags=StageTags(app=request.app, version=request.version, env=request.env).to_tags(),
         name=request.run_name,
         idempotency_key=idempotency_key,
     )
 
 
-def completed_stages(client: Any, app: str, version: str | None = None, env: str | None = None) -> list[Any]:
+def completed_stages(
+    api: PrefectApi, app: str, version: str | None = None, env: str | None = None
+) -> list[StageRun]:
     """Stage runs that completed (deployed, healthy, verified), newest first."""
-    return [
-        r for r in stage_runs(client, app, version, env) if r.state_type and r.state_type.value == "COMPLETED"
-    ]
+    return [r for r in stage_runs(api, app, version, env) if r.state == RunState.COMPLETED]
 
 
-def last_verified(client: Any, app: str, env: str, other_than: str | None = None) -> StageRequest | None:
+def last_verified(api: PrefectApi, app: str, env: str, other_than: str | None = None) -> StageRequest | None:
     """The newest release that completed its stage in `env`, skipping `other_than` (the release being
     taken back)."""
-    for run in completed_stages(client, app, env=env):
-        request = StageRequest.model_validate(run.parameters["request"])
-        if request.version != other_than:
-            return request
+    for run in completed_stages(api, app, env=env):
+        if run.request.version != other_than:
+            return run.request
     return None
 
 
-def read_hold(client: Any, app: str, env: str) -> Hold | None:
-    variable = client.read_variable_by_name(_hold_name(app, env))
-    return Hold.model_validate(variable.value) if variable is not None else None
+def read_hold(api: PrefectApi, app: str, env: str) -> Hold | None:
+    value = api.variable(_hold_name(app, env))
+    return Hold.model_validate(value) if value is not None else None
 
 
-def hold_environment(client: Any, app: str, env: str, reason: str) -> Hold:
+def hold_environment(api: PrefectApi, app: str, env: str, reason: str) -> Hold:
     """Stop automatic promotion into `env` (idempotent: the first reason and time are kept)."""
-    from prefect.client.schemas.actions import VariableCreate
-
-    existing = read_hold(client, app, env)
+    existing = read_hold(api, app, env)
     if existing is not None:
         return existing
     hold = Hold(app=app, env=env, reason=reason, since=datetime.now(UTC).isoformat(timespec="seconds"))
-    client.create_variable(
-        VariableCreate(name=_hold_name(app, env), value=hold.model_dump(), tags=["fluxgate", "hold"])
-    )
+    api.create_variable(_hold_name(app, env), hold.model_dump(), tags=["fluxgate", "hold"])
     return hold
 
 
-def release_hold(client: Any, app: str, env: str) -> Hold | None:
+def release_hold(api: PrefectApi, app: str, env: str) -> Hold | None:
     """Let automatic promotion into `env` go on; returns the hold that was released, if any."""
-    hold = read_hold(client, app, env)
+    hold = read_hold(api, app, env)
     if hold is not None:
-        client.delete_variable_by_name(_hold_name(app, env))
+        api.delete_variable(_hold_name(app, env))
     return hold
 
 
 def rollback_request(
-    client: Any, app: str, env: str, current: str | None, to: str | None = None
+    api: PrefectApi, app: str, env: str, current: str | None, to: str | None = None
 ) -> StageRequest:
     """The stage that takes `current` back out of `env`: to `to`, or to the last verified release.
 
     Raises:
-        ConfigError: `to` never completed a stage in `env`, or there is nothing earlier to go back to.
+        UsageError: `to` never completed a stage in `env`, or there is nothing earlier to go back to.
     """
     if to is not None:
-        done = completed_stages(client, app, to, env)
+        done = completed_stages(api, app, to, env)
         if not done:
-            raise ConfigError(f"{app}@{to} was never deployed to {env}: nothing to roll back to")
-        target = StageRequest.model_validate(done[0].parameters["request"])
+            raise UsageError(f"{app}@{to} was never deployed to {env}: nothing to roll back to")
+        target = done[0].request
     else:
-        found = last_verified(client, app, env, other_than=current)
+        found = last_verified(api, app, env, other_than=current)
         if found is None:
-            raise ConfigError(f"{env} has no verified release of {app} before {current} to roll back to")
+            raise UsageError(f"{env} has no verified release of {app} before {current} to roll back to")
         target = found
     if target.version == current:
-        raise ConfigError(f"{env} already runs {app}@{current}")
+        raise UsageError(f"{env} already runs {app}@{current}")
     return target.model_copy(update={"force": True, "rollback_from": current})
 
 
-def start_rollback(client: Any, request: StageRequest, idempotency_key: str | None = None) -> Any:
+def start_rollback(api: PrefectApi, request: StageRequest, idempotency_key: str | None = None) -> StageRun:
     """Hold automatic promotion into the environment, then start the rollback's stage run (once per key)."""
     reason = f"rollback of {request.app}@{request.rollback_from} to {request.version}"
-    hold_environment(client, request.app, request.env, reason)
-    return create_stage_run(client, request, idempotency_key=idempotency_key)
+    hold_environment(api, request.app, request.env, reason)
+    return create_stage_run(api, request, idempotency_key=idempotency_key)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.client.orchestration import get_client
 from prefect.variables import Variable
 from pydantic import ValidationError
 
@@ -28,6 +27,7 @@ from fluxgate.ci import (
     last_build_name,
 )
 from fluxgate.config import load_config
+from fluxgate.prefect_api import connect
 from fluxgate.release import Release
 from fluxgate.runs import create_stage_run
 from fluxgate.stage import StageRequest
@@ -120,10 +120,10 @@ def start_first_stage(config: str, release: Release) -> str:
     """Start the first environment's `deploy-stage` run for `release`; returns the run's id.
 
     Raises:
-        ConfigError: the Prefect server has no `deploy-stage` deployment.
+        SettingsError: the Prefect server has no `deploy-stage` deployment.
     """
     path = Path(config).resolve()
     first = load_config(path).environments[0].name
-    with get_client(sync_client=True) as client:
-        run = create_stage_run(client, StageRequest.of(release, first, str(path)))
+    with connect(check=False) as api:
+        run = create_stage_run(api, StageRequest.of(release, first, str(path)))
     return str(run.id)

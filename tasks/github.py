@@ -9,6 +9,7 @@ from fluxgate.github.checkout import Snapshot
 from fluxgate.github.models import DeploymentState
 from fluxgate.stage import MergeResult, PreparedStage, StageRequest
 from tasks.context import config_of, gateway, manifests_target
+from tasks.policy import TRANSIENT
 
 __all__ = ["create_deployment", "merge_pull_request", "open_pull_request", "set_deployment_state"]
 
@@ -23,7 +24,7 @@ def _rollback_note(request: StageRequest) -> str:
     )
 
 
-@task(name="open-pr", persist_result=True)
+@task(name="open-pr", persist_result=True, **TRANSIENT)
 def open_pull_request(request: StageRequest, prepared: PreparedStage, base: Snapshot) -> PromotionOutcome:
     """Open (or reuse, or update) the PR that makes the environment's folders hold the render.
 
@@ -49,7 +50,7 @@ def open_pull_request(request: StageRequest, prepared: PreparedStage, base: Snap
     )
 
 
-@task(name="create-deployment", persist_result=True)
+@task(name="create-deployment", persist_result=True, **TRANSIENT)
 def create_deployment(request: StageRequest, repo: str, sha: str, pr_url: str, production: bool) -> int:
     """The environment's GitHub Deployment for this stage, queued until the PR merges (one per stage)."""
     gw = gateway()
@@ -70,13 +71,13 @@ def create_deployment(request: StageRequest, repo: str, sha: str, pr_url: str, p
     return deployment
 
 
-@task(name="deployment-status")
+@task(name="deployment-status", **TRANSIENT)
 def set_deployment_state(repo: str, deployment: int, state: DeploymentState, description: str) -> None:
     """Move the stage's Deployment; the description says why, in GitHub's 140 characters."""
     gateway().set_deployment_status(repo, deployment, state, description, log_url=runtime.flow_run.ui_url)
 
 
-@task(name="merge-pr")
+@task(name="merge-pr", **TRANSIENT)
 def merge_pull_request(request: StageRequest, repo: str, number: int, head_sha: str) -> MergeResult | None:
     """Merge an auto-approved environment's PR; None when GitHub says it cannot merge yet
     (required checks pending): the stage then waits for the merge like any other."""

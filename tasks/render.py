@@ -7,11 +7,12 @@ from prefect import task
 from fluxgate.github import Snapshot
 from fluxgate.stage import PreparedStage, StageRequest, prepare_stage
 from tasks.context import config_of, gateway, manifests_target
+from tasks.policy import TRANSIENT
 
 __all__ = ["render_manifests"]
 
 
-@task(name="render", persist_result=True)
+@task(name="render", persist_result=True, **TRANSIENT)
 def render_manifests(request: StageRequest) -> tuple[PreparedStage, Snapshot]:
     """Render and validate `request`'s release for its environment against the manifests branch head.
 

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 from prefect import runtime, task
-from prefect.client.orchestration import get_client
-from prefect.deployments import run_deployment
 
-from fluxgate.errors import ConfigError
-from fluxgate.runs import Hold, read_hold, rollback_request, start_rollback
-from fluxgate.stage import DEPLOYMENT_NAME, StageRequest, stage_tags
+from fluxgate.errors import UsageError
+from fluxgate.prefect_api import connect
+from fluxgate.runs import Hold, create_stage_run, read_hold, rollback_request, start_rollback
+from fluxgate.stage import StageRequest, StageTags
+from tasks.policy import TRANSIENT
 
-__all__ = ["current_tags", "promotion_hold", "roll_back", "set_run_tags", "start_stage"]
-
-
-def current_tags() -> list[str]:
-    """The run's tags as the server has them now (the context's copy is from when the run started)."""
-    with get_client(sync_client=True) as client:
-        return list(client.read_flow_run(runtime.flow_run.id).tags)
+__all__ = ["promotion_hold", "read_stage_tags", "roll_back", "start_stage", "write_stage_tags"]
 
 
-def set_run_tags(*tags: str, replacing: tuple[str, ...] = ()) -> None:
-    """Add tags to this run; tags starting with a prefix in `replacing` are dropped first."""
-    kept = [t for t in current_tags() if not any(t.startswith(p) for p in replacing)]
-    wanted = kept + [t for t in tags if t not in kept]
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(runtime.flow_run.id, tags=wanted)
+def read_stage_tags(request: StageRequest) -> StageTags:
+    """What this run's tags say now (the context's copy is from when the run started); a run created
+    without them (by hand in the UI) starts from its request."""
+    with connect(check=False) as api:
+        tags = api.read_run(runtime.flow_run.id).stage
+    return tags or StageTags(app=request.app, version=request.version, env=request.env)
 
 
-@task(name="promote", persist_result=True)
+def write_stage_tags(tags: StageTags) -> None:
+    """Replace this run's fluxgate tags with `tags` (tags a person added stay)."""
+    with connect(check=False) as api:
+        run = api.read_run(runtime.flow_run.id)
+        api.set_tags(run.id, StageTags.merged_into(run.tags, tags))
+
+
+@task(name="promote", persist_result=True, **TRANSIENT)
 def start_stage(request: StageRequest) -> str:
     """Start `request`'s stage run and return at once (the next stage suspends and resumes on its own).
 
@@ -35,34 +36,28 @@ def start_stage(request: StageRequest) -> str:
         The new flow run's id. Idempotent: a repeated promotion of the same release to the same
         environment gets the run created the first time.
     """
-    run = run_deployment(
-        DEPLOYMENT_NAME,
-        parameters={"request": request.model_dump()},
-        flow_run_name=request.run_name,
-        tags=stage_tags(request.app, request.version, request.env),
-        idempotency_key=f"promote:{request.run_name}:{runtime.flow_run.id}",
-        timeout=0,
-        as_subflow=False,
-    )
-    return str(run.id)  # type: ignore[union-attr]  # sync context: a FlowRun, not a coroutine
+    with connect(check=False) as api:
+        key = f"promote:{request.run_name}:{runtime.flow_run.id}"
+        run = create_stage_run(api, request, idempotency_key=key)
+    return str(run.id)
 
 
-@task(name="promotion-hold")
+@task(name="promotion-hold", **TRANSIENT)
 def promotion_hold(app: str, env: str) -> Hold | None:
     """The hold a rollback left on `env`, if any: automatic promotion into it waits for a person."""
-    with get_client(sync_client=True) as client:
-        return read_hold(client, app, env)
+    with connect(check=False) as api:
+        return read_hold(api, app, env)
 
 
-@task(name="roll-back", persist_result=True)
+@task(name="roll-back", persist_result=True, **TRANSIENT)
 def roll_back(request: StageRequest) -> str:
     """Take `request`'s release back out of its environment: hold promotion into it and start the
     stage that restores the last verified release (once per failed run). Returns one line saying so."""
-    with get_client(sync_client=True) as client:
+    with connect(check=False) as api:
         try:
-            target = rollback_request(client, request.app, request.env, current=request.version)
-        except ConfigError as why:
+            target = rollback_request(api, request.app, request.env, current=request.version)
+        except UsageError as why:
             return f"no rollback: {why}"
         target = target.model_copy(update={"config": request.config})
-        run = start_rollback(client, target, idempotency_key=f"rollback:{runtime.flow_run.id}")
+        run = start_rollback(api, target, idempotency_key=f"rollback:{runtime.flow_run.id}")
     return f"rolling back {request.env} to {target.version} ({run.name})"

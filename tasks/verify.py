@@ -19,6 +19,7 @@ from fluxgate.errors import PermanentError
 from fluxgate.github import GitHubForbidden
 from fluxgate.stage import CheckResult, DispatchedRun, StageRequest, checks_markdown, run_checks, split_checks
 from tasks.context import config_of, gateway
+from tasks.policy import TRANSIENT
 
 __all__ = ["dispatch_verification", "report_verification", "verify_environment"]
 
@@ -67,7 +68,7 @@ def dispatch_verification(request: StageRequest, revision: str, attempt: int = 1
     return runs
 
 
-@task(name="report-verification")
+@task(name="report-verification", **TRANSIENT)
 def report_verification(request: StageRequest, repo: str, sha: str, results: list[CheckResult]) -> None:
     """Publish the results where people look: GitHub (on the manifests commit) and Prefect."""
     create_table_artifact(

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from fluxgate.config import PipelineConfig, find_config, load_config
-from fluxgate.errors import ConfigError, FluxgateError
+from fluxgate.errors import FluxgateError, UsageError
 from fluxgate.release import Release, build_release
 from fluxgate.render import RenderResult, make_validator, render_environment, write_tree
 from fluxgate.summary import deployed_images, read_current, summarize, to_markdown
@@ -80,7 +80,7 @@ def _checkouts(items: list[str] | None) -> dict[str, Path]:
     for item in items or []:
         repo, sep, folder = item.partition("=")
         if not sep or not Path(folder).is_dir():
-            raise ConfigError(f"--config-repo {item!r}: expected OWNER/NAME=DIR with an existing DIR")
+            raise UsageError(f"--config-repo {item!r}: expected OWNER/NAME=DIR with an existing DIR")
         out[repo] = Path(folder)
     return out
 
@@ -156,7 +156,7 @@ def diff(
     Components without --image keep the image they run now in --against.
     """
     if output_format not in ("markdown", "json"):
-        raise ConfigError(f"--format {output_format!r}: use markdown or json")
+        raise UsageError(f"--format {output_format!r}: use markdown or json")
     cfg = _config(config)
     folder = cfg.environment(env).manifests_folder
     current = read_current(against, folder, repo)

@@ -25,9 +25,9 @@ from fluxgate.ci import (
     outcome_lines,
 )
 from fluxgate.cli.app import ConfigOpt, _config, app, user_errors
-from fluxgate.cli.prefect_api import prefect_client, run_url
 from fluxgate.config import PipelineConfig
 from fluxgate.errors import FluxgateError
+from fluxgate.prefect_api import check_health, connect, load_flow, run_url, server_configured
 
 __all__: list[str] = []
 
@@ -67,13 +67,11 @@ def _changes_line(changes: ComponentChanges) -> str:
 
 def _recorded(cfg: PipelineConfig) -> LastBuild | None:
     """The last build the `ci` flow recorded, when a Prefect server is configured; else none."""
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
+    if not server_configured():
         return None
-    with prefect_client() as client:
-        variable = client.read_variable_by_name(last_build_name(cfg.app))
-    return LastBuild.model_validate(variable.value) if variable is not None else None
+    with connect() as api:
+        value = api.variable(last_build_name(cfg.app))
+    return LastBuild.model_validate(value) if value is not None else None
 
 
 def _dry_run(cfg: PipelineConfig, head: str, version: str | None, base: str | None) -> None:
@@ -112,12 +110,9 @@ def ci_command(
     if dry_run:
         _dry_run(cfg, head, version, base)
         return
-    with prefect_client():  # one line now if the server is not there, not a failed flow later
-        pass
-    from prefect.flows import load_flow_from_entrypoint
-
+    check_health()  # one line now if the server is not there, not a failed flow later
     # By entrypoint, as a deployment would: the CLI sits below the flows layer and never imports it.
-    flow: Any = load_flow_from_entrypoint(_FLOW_ENTRYPOINT)
+    flow: Any = load_flow(_FLOW_ENTRYPOINT)
     with _user_errors_without_tracebacks():
         outcome = CiOutcome.model_validate(
             flow(config=str(cfg.file.resolve()), head=head, version=version, push=push, start_stage=stage)

@@ -37,7 +37,7 @@ def connector_command(
     from pydantic import ValidationError
 
     from fluxgate.connector import Connector, ConnectorSettings
-    from fluxgate.errors import ConfigError
+    from fluxgate.errors import SettingsError
 
     overrides: dict[str, object] = {}
     if config:
@@ -49,7 +49,7 @@ def connector_command(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
+        raise SettingsError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
     metrics_dir = settings.data_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from fluxgate.cli.app import ConfigOpt, EnvOpt, _config, app, user_errors
-from fluxgate.cli.prefect_api import prefect_client, run_url
-from fluxgate.errors import ConfigError
+from fluxgate.errors import UsageError
+from fluxgate.prefect_api import connect, run_url
 from fluxgate.runs import release_hold, rollback_request, stage_runs, start_rollback
 
 __all__: list[str] = []
@@ -36,15 +36,15 @@ def rollback(
     if to is not None:
         app_name, _, version = to.partition("@")
         if app_name != cfg.app or not version:
-            raise ConfigError(f"--to {to!r}: expected {cfg.app}@VERSION")
-    with prefect_client() as client:
-        runs = stage_runs(client, cfg.app, env=env_name)
+            raise UsageError(f"--to {to!r}: expected {cfg.app}@VERSION")
+    with connect() as api:
+        runs = stage_runs(api, cfg.app, env=env_name)
         if not runs:
-            raise ConfigError(f"{cfg.app} was never deployed to {env_name}: nothing to roll back")
-        current = str(runs[0].parameters["request"]["version"])
-        request = rollback_request(client, cfg.app, env_name, current, version)
+            raise UsageError(f"{cfg.app} was never deployed to {env_name}: nothing to roll back")
+        current = runs[0].request.version
+        request = rollback_request(api, cfg.app, env_name, current, version)
         request = request.model_copy(update={"config": str(cfg.file.resolve())})
-        run = start_rollback(client, request)
+        run = start_rollback(api, request)
     typer.echo(f"{request.run_name}: {run_url(run.id)}")
     typer.echo(f"automatic promotion into {env_name} is held until `fluxgate release-hold --env {env_name}`")
 
@@ -55,8 +55,8 @@ def release_hold_command(env: EnvOpt, config: ConfigOpt = None) -> None:
     """Let automatic promotion into an environment go on again after a rollback."""
     cfg = _config(config)
     env_name = cfg.environment(env).name
-    with prefect_client() as client:
-        hold = release_hold(client, cfg.app, env_name)
+    with connect() as api:
+        hold = release_hold(api, cfg.app, env_name)
     if hold is None:
         typer.echo(f"{env_name} is not held")
     else:

@@ -9,53 +9,54 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
 from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, app, user_errors
-from fluxgate.cli.prefect_api import prefect_client, run_url
-from fluxgate.errors import ConfigError
+from fluxgate.errors import UsageError
+from fluxgate.prefect_api import PrefectApi, check_health, connect, load_flow, run_url
 from fluxgate.release import build_release
-from fluxgate.runs import completed_stages, create_stage_run, describe_run, read_hold, stage_runs
-from fluxgate.stage import StageRequest
+from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
+from fluxgate.stage import FLOW_NAME, RunState, StageRequest, StageRun
+from fluxgate.warm_start import use_forkserver
 
-_FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 WaitOpt = Annotated[
     bool, typer.Option("--wait", help="Follow the run until it ends; exit 1 unless it completes.")
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy again although the environment runs it.")]
 
 
-def _already_deployed(client: Any, request: StageRequest) -> Any | None:
-    done = completed_stages(client, request.app, request.version, request.env)
+def _already_deployed(api: PrefectApi, request: StageRequest) -> StageRun | None:
+    done = completed_stages(api, request.app, request.version, request.env)
     return done[0] if done else None
 
 
 def _start(request: StageRequest, wait: bool) -> None:
-    with prefect_client() as client:
-        done = None if request.force else _already_deployed(client, request)
+    with connect() as api:
+        done = None if request.force else _already_deployed(api, request)
         if done is not None:
-            raise ConfigError(
+            raise UsageError(
                 f"{request.app}@{request.version} is already deployed to {request.env} "
                 f"({run_url(done.id)}); use --force to deploy it again"
             )
-        run = create_stage_run(client, request)
+        run = create_stage_run(api, request)
         typer.echo(f"{request.run_name}: {run_url(run.id)}")
         if wait:
-            _follow(client, run.id)
+            _follow(api, run.id)
 
 
-def _follow(client: Any, run_id: Any, poll: float = 1.0) -> None:
+def _follow(api: PrefectApi, run_id: UUID, poll: float = 1.0) -> None:
     """Print each change of the run's state until it ends; the exit code says how it ended."""
     last = None
     while True:
-        run = client.read_flow_run(run_id)
-        now = describe_run(run)
+        run = api.read_run(run_id)
+        now = run.describe()
         if now != last:
             typer.echo(f"  {time.strftime('%H:%M:%S')}  {now}")
             last = now
-        if run.state_type and run.state_type.value in _FINAL:
-            if run.state_type.value != "COMPLETED":
+        if run.ended:
+            if run.state != RunState.COMPLETED:
                 raise typer.Exit(1)
             return
         time.sleep(poll)
@@ -91,22 +92,22 @@ def promote(
     cfg = _config(config)
     app_name, _, version = release.partition("@")
     if app_name != cfg.app or not version:
-        raise ConfigError(f"{release!r}: expected {cfg.app}@VERSION")
+        raise UsageError(f"{release!r}: expected {cfg.app}@VERSION")
     names = [e.name for e in cfg.environments]
     index = names.index(cfg.environment(to).name)
-    with prefect_client() as client:
+    with connect() as api:
         if index == 0:
-            raise ConfigError(f"{to} is the first environment: use `fluxgate deploy --env {to}`")
+            raise UsageError(f"{to} is the first environment: use `fluxgate deploy --env {to}`")
         previous = names[index - 1]
-        passed = completed_stages(client, cfg.app, version, previous)
+        passed = completed_stages(api, cfg.app, version, previous)
         if not passed:
-            raise ConfigError(f"{release} has not passed {previous} yet: nothing to promote to {to}")
-        request = StageRequest.model_validate(passed[0].parameters["request"]).to(to)
+            raise UsageError(f"{release} has not passed {previous} yet: nothing to promote to {to}")
+        request = passed[0].request.to(to)
     _start(request.model_copy(update={"force": force, "config": str(cfg.file.resolve())}), wait)
 
 
-def _duration(run: Any) -> str:
-    seconds = run.total_run_time.total_seconds() if run.total_run_time else 0
+def _duration(run: StageRun) -> str:
+    seconds = run.run_time.total_seconds()
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
@@ -125,23 +126,22 @@ def status(
     cfg = _config(config)
     version = release.partition("@")[2] if release else None
     table = Table("environment", "release", "state", "pull request", "revision", "run time")
-    with prefect_client() as client:
+    with connect() as api:
         for env in cfg.environments:
-            runs = stage_runs(client, cfg.app, version, env.name)
-            if not runs:
+            runs = stage_runs(api, cfg.app, version, env.name)
+            tags = runs[0].stage if runs else None
+            if tags is None:
                 table.add_row(env.name, "—", "not deployed", "", "", "")
                 continue
-            run = runs[0]
-            tags = {t.partition(":")[0]: t.partition(":")[2] for t in run.tags}
             table.add_row(
                 env.name,
-                tags.get("fluxgate.release", ""),
-                describe_run(run),
-                tags.get("fluxgate.pr", ""),
-                tags.get("fluxgate.sha", "")[:12],
-                _duration(run),
+                tags.release,
+                runs[0].describe(),
+                str(tags.pr or ""),
+                (tags.sha or "")[:12],
+                _duration(runs[0]),
             )
-        holds = [h for env in cfg.environments if (h := read_hold(client, cfg.app, env.name)) is not None]
+        holds = [h for env in cfg.environments if (h := read_hold(api, cfg.app, env.name)) is not None]
     Console(width=160).print(table)
     for hold in holds:
         lift = f"`fluxgate release-hold --env {hold.env}`"
@@ -163,13 +163,7 @@ def serve(
     import os
 
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(max(1, int(poll))))
-    from prefect.flows import load_flow_from_entrypoint
-
-    from fluxgate.cli.warm_start import use_forkserver
-    from fluxgate.stage import FLOW_NAME
-
-    flow: Any = load_flow_from_entrypoint("flows.deploy_stage:deploy_stage")
-    with prefect_client():
-        pass  # one clear line when the server is down, before the runner's own retries
+    flow: Any = load_flow("flows.deploy_stage:deploy_stage")
+    check_health()  # one clear line when the server is down, before the runner's own retries
     use_forkserver(["flows.deploy_stage"])
     flow.serve(name=FLOW_NAME, limit=limit, print_starting_message=True)

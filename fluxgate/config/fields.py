@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from fluxgate.errors import ConfigError
+
 __all__ = [
     "DNS_LABEL",
     "REPO_SLUG",
@@ -24,8 +26,10 @@ REPO_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
-class LocatedError(ValueError):
+class LocatedError(ConfigError, ValueError):
     """A model-level problem that knows which field it is about, so errors still name a line.
+
+    A `ValueError` too: pydantic turns what a validator raises into a located validation error.
 
     `loc` is from the top of the file, or, with `relative=True`, from where the validator that
     raised it runs (a list item that does not know its own index).

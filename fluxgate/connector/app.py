@@ -21,24 +21,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fluxgate.connector.errors import EventRejected
-from fluxgate.connector.flux_events import FAILED_REASONS, READY_REASONS, parse_flux_event
+from fluxgate.connector.errors import BodyTooLarge, EventRejected
+from fluxgate.connector.flux_events import KNOWN_REASONS, parse_flux_event
 from fluxgate.connector.github_events import HANDLED_EVENTS
 from fluxgate.connector.intake import Intake
 from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
 from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
-from fluxgate.connector.store import Store
+from fluxgate.connector.store import DeliveryState, Source, Store
 
 __all__ = ["create_app"]
 
 GITHUB_EVENTS = HANDLED_EVENTS  # what the parsers understand is what the endpoint accepts
-KNOWN_REASONS = (
-    set(READY_REASONS) | set(FAILED_REASONS) | {"Progressing", "DependencyNotReady", "NewArtifact"}
-)
-
-
-class TooLarge(Exception):
-    pass
 
 
 def _problem(status: int, message: str) -> JSONResponse:
@@ -48,12 +41,12 @@ def _problem(status: int, message: str) -> JSONResponse:
 async def _read(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge
+        raise BodyTooLarge(f"body: larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge
+            raise BodyTooLarge(f"body: larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -111,8 +104,8 @@ def create_app(
             return refuse(source, 415, "Content-Type: expected application/json")
         try:
             body = await _read(request, max_body)
-        except TooLarge:
-            return refuse(source, 413, f"body: larger than {max_body} bytes")
+        except BodyTooLarge as error:
+            return refuse(source, 413, str(error))
         if key is not None and not verify(body, request.headers.get(header), key):
             return refuse(source, 401, f"{header}: missing or not a valid HMAC of the body")
         return body
@@ -125,7 +118,7 @@ def create_app(
             event = parse_flux_event(body)
         except EventRejected as error:
             return refuse("flux", 400, str(error))
-        fresh = await intake.accept(("flux", event.fingerprint(), event.object.kind, body))
+        fresh = await intake.accept((Source.FLUX, event.fingerprint(), event.object.kind, body))
         if fresh:
             metrics.events.labels(
                 "flux", bounded(event.object.kind, KNOWN_KINDS), bounded(event.reason, KNOWN_REASONS)
@@ -152,7 +145,7 @@ def create_app(
             return refuse("github", 400, "body: not JSON")
         if event not in GITHUB_EVENTS:
             return JSONResponse({"accepted": False, "ignored": event}, status_code=202)
-        fresh = await intake.accept(("github", f"github:{delivery}", event, body))
+        fresh = await intake.accept((Source.GITHUB, f"github:{delivery}", event, body))
         if fresh:
             metrics.events.labels("github", event, "none").inc()
         else:
@@ -182,7 +175,10 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def deliveries(request: Request) -> Response:
-        state = request.query_params.get("state")
+        wanted = request.query_params.get("state")
+        if wanted is not None and wanted not in set(DeliveryState):
+            return _problem(400, f"state: one of {', '.join(DeliveryState)}")
+        state = DeliveryState(wanted) if wanted else None
         return JSONResponse(
             {
                 "counts": await run_in_threadpool(store.counts),

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from fluxgate.connector import keys
+from fluxgate.connector.facts import Facts, MergeFact
 from fluxgate.connector.metrics import Metrics
-from fluxgate.connector.reconcile_github import checks_passed_key, keep_merge_fact
 from fluxgate.connector.store import Store
 from fluxgate.errors import FluxgateError
 from fluxgate.github import GitHubGateway, GitHubNotMergeable, GitHubRejected
+from fluxgate.stage import AutoMerge, PullRef
 
 __all__ = ["AutoMerger"]
 
@@ -32,37 +34,37 @@ class AutoMerger:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.github, self.metrics = store, github, metrics
+        self.facts = Facts(store)
         self.retry_every, self.clock = retry_every, clock
 
     def _due(self, run_id: str, repo: str, head_sha: str) -> bool:
         """A check passed on the head since the last try, or the last try is `retry_every` old."""
         now = self.clock()
-        last = self.store.effect_done(f"automerge:{run_id}")
-        passed = self.store.effect_done(checks_passed_key(repo, head_sha))
+        last = self.store.effect_done(keys.automerge_try(run_id))
+        passed = self.store.effect_done(keys.checks_passed(repo, head_sha))
         recent = last is not None and now - float(last) < self.retry_every
         if recent and (passed is None or float(passed) <= float(last or 0)):
             return False
-        self.store.record_effect(f"automerge:{run_id}", str(now))
+        self.store.record_effect(keys.automerge_try(run_id), str(now))
         return True
 
-    def attempt(self, run_id: str, pr: str, automerge: str) -> list[str]:
-        """Try the merge of `pr` (`owner/repo#n`) for the waiting run; one line when something happened."""
-        repo, _, number = pr.rpartition("#")
-        method, _, head_sha = automerge.partition(":")
-        if not number.isdigit() or method not in ("merge", "squash", "rebase") or not head_sha:
-            return []
-        if not self._due(run_id, repo, head_sha):
+    def attempt(self, run_id: str, pr: PullRef, automerge: AutoMerge) -> list[str]:
+        """Try the merge of `pr` for the waiting run; one line when something happened."""
+        if not self._due(run_id, pr.repo, automerge.head_sha):
             return []
         self.metrics.github_calls.labels("merge").inc()
         try:
             gateway = self.github()
-            sha = gateway.merge(repo, int(number), method, expected_head=head_sha)  # type: ignore[arg-type]
-            state = gateway.pull_request(repo, int(number), with_reviews=False)
+            sha = gateway.merge(pr.repo, pr.number, automerge.method, expected_head=automerge.head_sha)
+            merged = gateway.pull_request(pr.repo, pr.number, with_reviews=False)
         except (GitHubNotMergeable, GitHubRejected):
             return []  # required checks still pending (or the head moved): the next check passing says when
         except FluxgateError as error:
             return [f"automerge {pr}: {error}"]
-        if state.promotion is not None:
-            promotion = state.promotion
-            keep_merge_fact(self.store, repo, int(number), True, sha, state.merged_by, state.url, promotion)
+        if merged.promotion is not None:  # kept as the `pull_request` webhook would have it
+            fact = MergeFact(
+                merged=True, merge_sha=sha, merged_by=merged.merged_by, pr_url=merged.url,
+                **merged.promotion.model_dump(),
+            )
+            self.facts.keep_merge(pr.repo, pr.number, fact)
         return [f"{pr}: required checks passed; merged as {sha[:12]}"]

@@ -7,6 +7,7 @@ into a 400 answer, and an operator reading the log sees `involvedObject.kind: mi
 ```
 PermanentError
 └── EventRejected      the body is not the event it claims to be: answer 400, never retry it
+    └── BodyTooLarge   the body is larger than the connector takes: answer 413
 ```
 """
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from fluxgate.errors import PermanentError
 
-__all__ = ["EventRejected", "json_object", "rejected_from"]
+__all__ = ["BodyTooLarge", "EventRejected", "json_object", "rejected_from"]
 
 _PROBLEMS = {
     "missing": "missing",
@@ -38,6 +39,10 @@ _PROBLEMS = {
 
 class EventRejected(PermanentError):
     """A delivery that is not a well-formed event; `str(err)` is `<json path>: <problem>`."""
+
+
+class BodyTooLarge(EventRejected):
+    """A body over the connector's limit; read no further than the limit."""
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -20,7 +20,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,8 +29,10 @@ from fluxgate.connector.errors import EventRejected, json_object, rejected_from
 
 __all__ = [
     "FAILED_REASONS",
+    "KNOWN_REASONS",
     "MAX_MESSAGE",
     "MAX_METADATA_KEYS",
+    "NEW_ARTIFACT_REASONS",
     "PROGRESSING_REASONS",
     "READY_REASONS",
     "SOURCE_KINDS",
@@ -50,7 +53,17 @@ MAX_MESSAGE = 4000
 MAX_METADATA_KEYS = 64
 MAX_METADATA_VALUE = 4000
 
-Outcome = Literal["progressing", "ready", "failed", "waiting", "ignored"]
+
+
+class Outcome(StrEnum):
+    """Where a Flux object stands after an event (what `classify` says, and the store keeps)."""
+
+    PROGRESSING = "progressing"
+    READY = "ready"
+    FAILED = "failed"
+    WAITING = "waiting"
+    IGNORED = "ignored"  # the event says nothing about a rollout: never stored
+
 
 # Kinds whose events say whether workloads run; sources only say whether an artifact was fetched.
 WORKLOAD_KINDS = frozenset({"Kustomization", "HelmRelease"})
@@ -66,7 +79,8 @@ READY_REASONS = frozenset(
         "TestSucceeded",
     }
 )
-PROGRESSING_REASONS = frozenset({"Progressing", "NewArtifact"})
+PROGRESSING_REASONS = frozenset({"Progressing"})  # a workload applying a revision
+NEW_ARTIFACT_REASONS = frozenset({"NewArtifact"})  # a source fetched a revision
 WAITING_REASONS = frozenset({"DependencyNotReady"})
 FAILED_REASONS = frozenset(
     {
@@ -97,6 +111,8 @@ FAILED_REASONS = frozenset(
         "OCIPullFailed",
     }
 )
+
+KNOWN_REASONS = READY_REASONS | PROGRESSING_REASONS | NEW_ARTIFACT_REASONS | WAITING_REASONS | FAILED_REASONS
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _WIRE = ConfigDict(strict=True, extra="ignore")
@@ -317,19 +333,19 @@ def classify(event: FluxEvent) -> Outcome:
     error = event.severity.lower() == "error"
     if kind in WORKLOAD_KINDS:
         if reason in FAILED_REASONS:
-            return "failed"
+            return Outcome.FAILED
         if reason in READY_REASONS:
-            return "ready"
-        if reason == "Progressing":
-            return "progressing"
+            return Outcome.READY
+        if reason in PROGRESSING_REASONS:
+            return Outcome.PROGRESSING
         if reason in WAITING_REASONS:
-            return "waiting"
-        return "failed" if error or reason.endswith("Failed") else "ignored"
+            return Outcome.WAITING
+        return Outcome.FAILED if error or reason.endswith("Failed") else Outcome.IGNORED
     if kind in SOURCE_KINDS:
         if reason in FAILED_REASONS or reason.endswith("Failed") or error:
-            return "failed"
-        return "progressing" if reason == "NewArtifact" else "ignored"
-    return "ignored"
+            return Outcome.FAILED
+        return Outcome.PROGRESSING if reason in NEW_ARTIFACT_REASONS else Outcome.IGNORED
+    return Outcome.IGNORED
 
 
 _CHANGE = re.compile(

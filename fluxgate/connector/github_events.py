@@ -2,7 +2,9 @@
 
 The connector's GitHub endpoint calls `parse_github_event(X-GitHub-Event, raw body)` on every (already
 verified) delivery. A merged or closed promotion PR becomes the merge result a waiting stage resumes
-with; reviews, pushes, workflow runs and dispatches become facts the reconcilers can record. Events
+with; reviews, pushes, workflow runs and dispatches become facts the reconcilers can record. A pull
+request, a review and a workflow run are the same models the REST gateway returns
+(`fluxgate.github.models`); a fact adds only what the delivery says about the event (`action`). Events
 fluxgate does not act on give None without their payload being read; a payload of a handled event
 that lacks a field we read gives `EventRejected` naming its JSON path (`pull_request.number: missing`).
 
@@ -13,12 +15,13 @@ deliveries are read (a hook must use content type `application/json`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeAlias
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from fluxgate.connector.errors import EventRejected, json_object, rejected_from
-from fluxgate.github.pr_text import Promotion, read_marker
+from fluxgate.github import Promotion, PullRequest, Review, ReviewState, WorkflowRun, read_marker
 
 __all__ = [
     "HANDLED_EVENTS",
@@ -43,34 +46,31 @@ _WIRE = ConfigDict(strict=True, extra="ignore")
 
 
 class PullRequestFact(BaseModel):
-    """A pull_request delivery; `merge_sha` only once merged (GitHub fills it with a test merge before)."""
+    """A pull_request delivery. The PR's `merge_sha` is set only once merged (GitHub fills the field
+    with a test merge before); `closed_by` is who closed it (for a PR closed unmerged, the one who
+    rejected the promotion)."""
 
     model_config = _FACT
 
-    repo: str
-    number: int
     action: str
-    merged: bool
-    merge_sha: str | None
-    merged_by: str | None
-    url: str
-    head_branch: str
-    head_sha: str
-    base_branch: str
-    promotion: Promotion | None
+    pull_request: PullRequest
+    closed_by: str | None = None
     kind: Literal["pull_request"] = "pull_request"
+
+    @property
+    def repo(self) -> str:
+        return self.pull_request.repo
 
 
 class ReviewFact(BaseModel):
-    """A pull_request_review delivery; `state` lower-case as webhooks send it (approved, ...)."""
+    """A pull_request_review delivery: the review (state upper-case, as the REST API spells it) on
+    PR `number`, and the promotion that PR carries."""
 
     model_config = _FACT
 
     repo: str
     number: int
-    state: str
-    user: str | None  # None for a deleted account
-    commit_id: str | None
+    review: Review
     promotion: Promotion | None
     action: str = "submitted"
     kind: Literal["pull_request_review"] = "pull_request_review"
@@ -90,21 +90,17 @@ class PushFact(BaseModel):
 
 
 class WorkflowRunFact(BaseModel):
-    """A workflow_run delivery: one run of an Actions workflow and where it stands."""
+    """A workflow_run delivery: `requested`, `in_progress` or `completed`, and the run."""
 
     model_config = _FACT
 
-    repo: str
-    name: str | None
-    status: str | None
-    conclusion: str | None
-    head_sha: str
-    head_branch: str | None
-    url: str
-    action: str = ""
-    path: str | None = None  # .github/workflows/ci.yml
-    id: int | None = None  # the run's id: how a stage waiting for a verification run finds it
+    action: str
+    run: WorkflowRun
     kind: Literal["workflow_run"] = "workflow_run"
+
+    @property
+    def repo(self) -> str:
+        return self.run.repo
 
 
 class ReleaseFact(BaseModel):
@@ -194,6 +190,8 @@ class _Branch(_Wire):
 class _PullRequest(_Wire):
     number: int
     html_url: str
+    title: str
+    state: Literal["open", "closed"]
     body: str | None = None
     merged: bool | None = None
     merge_commit_sha: str | None = None
@@ -209,8 +207,12 @@ class _PullRequestEvent(_Wire):
     sender: _User | None = None
 
 
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
 class _Review(_Wire):
-    state: str
+    state: Annotated[ReviewState, BeforeValidator(_upper)]  # webhooks spell it lower-case
     user: _User | None = None
     commit_id: str | None = None
 
@@ -240,18 +242,20 @@ class _PushEvent(_Wire):
 
 
 class _WorkflowRun(_Wire):
-    id: int | None = None
+    id: int
     name: str | None = None
-    path: str | None = None
+    path: str | None = None  # absent from some of GitHub's own examples
+    event: str
     status: str | None = None
     conclusion: str | None = None
     head_sha: str
     head_branch: str | None = None
     html_url: str
+    created_at: str
 
 
 class _WorkflowRunEvent(_Wire):
-    action: str | None = None
+    action: str
     repository: _Repository
     workflow_run: _WorkflowRun
 
@@ -305,20 +309,22 @@ def _pull_request(data: dict[str, Any]) -> Fact:
     pr = event.pull_request
     merged = bool(pr.merged)
     return PullRequestFact(
-        repo=event.repository.full_name,
-        number=pr.number,
         action=event.action,
-        merged=merged,
-        merge_sha=pr.merge_commit_sha if merged else None,
-        # who merged it, or for a PR closed unmerged, who closed it (the one who rejected it)
-        merged_by=(pr.merged_by.login if merged and pr.merged_by else None)
-        if merged
-        else (event.sender.login if event.sender and event.action == "closed" else None),
-        url=pr.html_url,
-        head_branch=pr.head.ref,
-        head_sha=pr.head.sha,
-        base_branch=pr.base.ref,
-        promotion=read_marker(pr.body),
+        pull_request=PullRequest(
+            repo=event.repository.full_name,
+            number=pr.number,
+            url=pr.html_url,
+            title=pr.title,
+            state=pr.state,
+            merged=merged,
+            merge_sha=pr.merge_commit_sha if merged else None,
+            merged_by=pr.merged_by.login if merged and pr.merged_by else None,
+            head_branch=pr.head.ref,
+            head_sha=pr.head.sha,
+            base_branch=pr.base.ref,
+            promotion=read_marker(pr.body),
+        ),
+        closed_by=event.sender.login if event.sender and event.action == "closed" else None,
     )
 
 
@@ -329,9 +335,9 @@ def _review(data: dict[str, Any]) -> Fact:
         repo=event.repository.full_name,
         number=event.pull_request.number,
         action=event.action,
-        state=review.state.lower(),
-        user=review.user.login if review.user else None,
-        commit_id=review.commit_id,
+        review=Review(
+            user=review.user.login if review.user else None, state=review.state, commit=review.commit_id
+        ),
         promotion=read_marker(event.pull_request.body),
     )
 
@@ -351,17 +357,28 @@ def _workflow_run(data: dict[str, Any]) -> Fact:
     event = _WorkflowRunEvent.model_validate(data)
     run = event.workflow_run
     return WorkflowRunFact(
-        repo=event.repository.full_name,
-        action=event.action or "",
-        name=run.name,
-        path=run.path,
-        status=run.status,
-        conclusion=run.conclusion,
-        head_sha=run.head_sha,
-        head_branch=run.head_branch,
-        url=run.html_url,
-        id=run.id,
+        action=event.action,
+        run=WorkflowRun(
+            repo=event.repository.full_name,
+            id=run.id,
+            name=run.name,
+            path=run.path,
+            event=run.event,
+            head_branch=run.head_branch,
+            head_sha=run.head_sha,
+            status=run.status,
+            conclusion=run.conclusion,
+            html_url=run.html_url,
+            created_at=_time(run.created_at, "workflow_run.created_at"),
+        ),
     )
+
+
+def _time(text: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise EventRejected(f"{field}: expected an ISO 8601 time") from None
 
 
 def _release(data: dict[str, Any]) -> Fact:

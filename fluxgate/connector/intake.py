@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from fluxgate.connector.store import Store
+from fluxgate.connector.store import Source, Store
 
 __all__ = ["Intake"]
 
-Item = tuple[str, str, str, bytes]  # source, dedupe key, kind, body
+Item = tuple[Source, str, str, bytes]  # source, dedupe key, kind, body
 
 
 class Intake:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fluxgate.errors import ConfigError, FluxgateError
+from fluxgate.errors import RetryableError, SettingsError, one_line
 
 __all__ = ["FLUX_APIS", "KubeReadError", "KubeReader"]
 
@@ -24,8 +24,9 @@ FLUX_APIS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class KubeReadError(FluxgateError):
-    """The API server could not be asked (unreachable, refused, forbidden): one line saying which."""
+class KubeReadError(RetryableError):
+    """The API server could not be asked (unreachable, refused, forbidden): one line saying which.
+    The watchdog asks GitHub instead, and asks the cluster again at its next look."""
 
 
 class KubeReader:
@@ -38,8 +39,7 @@ class KubeReader:
                 config_file=str(kubeconfig)
             )
         except Exception as error:  # the loader lets YAML, type and key errors of odd files through
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ConfigError(f"{kubeconfig}: not a usable kubeconfig: {reason}") from None
+            raise SettingsError(f"{kubeconfig}: not a usable kubeconfig: {one_line(error)}") from None
         self.contexts = {str(c["name"]) for c in contexts or []}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()

@@ -6,6 +6,7 @@ cannot blow up the number of series; nothing secret is ever a label.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from fluxgate.connector.github_events import HANDLED_EVENTS
@@ -27,7 +28,7 @@ KNOWN_KINDS = {
 }
 
 
-def bounded(value: str, known: set[str]) -> str:
+def bounded(value: str, known: AbstractSet[str]) -> str:
     return value if value in known else "other"
 
 

@@ -13,37 +13,41 @@ commits after ours).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
-from fluxgate.connector.flux_events import FluxEvent, change_set_summary, classify, parse_flux_event
+from fluxgate.connector import keys
+from fluxgate.connector.facts import Facts
+from fluxgate.connector.flux_events import FluxEvent, Outcome, change_set_summary, classify, parse_flux_event
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.routing import Route, Router
 from fluxgate.connector.store import ObjectState, Store
-from fluxgate.github import GitHubGateway
+from fluxgate.errors import Ignored, one_line
+from fluxgate.github import CommitState, DeploymentState, GitHubGateway
 
-__all__ = ["FluxReconciler", "Ignored"]
+__all__ = ["FluxReconciler", "status_context"]
 
-_STATUS = {"progressing": "pending", "waiting": "pending", "ready": "success", "failed": "failure"}
-_TERMINAL = {"success", "failure"}
-
-
-class Ignored(Exception):
-    """The delivery is valid but asks nothing of us (unknown kind, unroutable, stale): why, in one line."""
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+_STATUS: dict[Outcome, CommitState] = {
+    Outcome.PROGRESSING: "pending",
+    Outcome.WAITING: "pending",
+    Outcome.READY: "success",
+    Outcome.FAILED: "failure",
+}
+_TERMINAL: set[DeploymentState] = {"success", "failure"}
 
 
-def describe(event: FluxEvent, outcome: str) -> str:
-    if outcome == "progressing":
-        return f"Progressing: {change_set_summary(event.message) or _first_line(event.message)}"
-    if outcome == "waiting":
-        return f"Waiting: {_first_line(event.message)}"
-    if outcome == "ready":
-        return f"Ready: {_first_line(event.message)}"
-    return f"{event.reason}: {_first_line(event.message)}"
+def status_context(env: str, cluster: str, kind: str, name: str) -> str:
+    """The commit status context of one Flux object in one cluster: `fluxgate/dev/dev-eu/kustomization/x`."""
+    return f"fluxgate/{env}/{cluster}/{kind.lower()}/{name}"
+
+
+def describe(event: FluxEvent, outcome: Outcome) -> str:
+    if outcome == Outcome.PROGRESSING:
+        return f"Progressing: {change_set_summary(event.message) or one_line(event.message)}"
+    if outcome == Outcome.WAITING:
+        return f"Waiting: {one_line(event.message)}"
+    if outcome == Outcome.READY:
+        return f"Ready: {one_line(event.message)}"
+    return f"{event.reason}: {one_line(event.message)}"
 
 
 class FluxReconciler:
@@ -51,12 +55,13 @@ class FluxReconciler:
         self, store: Store, router: Router, github: Callable[[], GitHubGateway], metrics: Metrics
     ) -> None:
         self.store, self.router, self.github, self.metrics = store, router, github, metrics
+        self.facts = Facts(store)
 
     def handle(self, body: bytes) -> str:
         event = parse_flux_event(body)
         outcome = classify(event)
         obj = event.object
-        if outcome == "ignored":
+        if outcome == Outcome.IGNORED:
             raise Ignored(f"{obj.kind} {event.reason}: not a rollout state fluxgate tracks")
         route = self.router.route(event)
         if route is None:
@@ -81,7 +86,7 @@ class FluxReconciler:
         key = "/".join([route.app, route.env, route.cluster, obj.kind, obj.namespace, obj.name])
         if not self.store.record_object(state, key):
             raise Ignored(f"{obj.kind} {obj.namespace}/{obj.name}: older than the last report")
-        context = f"fluxgate/{route.env}/{route.cluster}/{obj.kind.lower()}/{obj.name}"
+        context = status_context(route.env, route.cluster, obj.kind, obj.name)
         posted = self._status(route.repo, sha, context, _STATUS[outcome], describe(event, outcome))
         deployment = self._deployment(route, sha, outcome, event)
         return (
@@ -91,18 +96,18 @@ class FluxReconciler:
         )
 
     # -- commit statuses ------------------------------------------------------------------------
-    def _status(self, repo: str, sha: str, context: str, state: str, description: str) -> bool:
-        key = f"status:{repo}:{sha}:{context}"
+    def _status(self, repo: str, sha: str, context: str, state: CommitState, description: str) -> bool:
+        key = keys.status(repo, sha, context)
         if self.store.effect_done(key) == state:
             return False
         self.metrics.github_calls.labels("set_status").inc()
-        self.github().set_status(repo, sha, state, context, description)  # type: ignore[arg-type]
+        self.github().set_status(repo, sha, state, context, description)
         self.store.record_effect(key, state)
         return True
 
     # -- deployments ----------------------------------------------------------------------------
     def _deployment_id(self, route: Route, sha: str) -> int:
-        key = f"deployment:{route.repo}:{route.env}:{sha}"
+        key = keys.deployment(route.repo, route.env, sha)
         known = self.store.effect_done(key)
         if known:
             return int(known)
@@ -118,35 +123,36 @@ class FluxReconciler:
         self.store.record_effect(key, str(deployment))
         return deployment
 
-    def _deployment(self, route: Route, sha: str, outcome: str, event: FluxEvent) -> str | None:
+    def _deployment(self, route: Route, sha: str, outcome: Outcome, event: FluxEvent) -> str | None:
         """A Deployment records a change applied to an environment: a stage's (known from its merge),
         or one Flux reports applying (a change set) or failing. A revision that changed nothing in
         the environment's folder (every merge into a shared branch is one for the other
         environments) moves the commit statuses only, so GitHub's Environments page keeps showing
         what each environment last changed to."""
-        known = self.store.effect_done(f"deployment:{route.repo}:{route.env}:{sha}")
+        known = self.store.effect_done(keys.deployment(route.repo, route.env, sha))
         changed = event.reason == "Progressing" and change_set_summary(event.message) is not None
-        if known is None and outcome != "failed" and not changed:
-            if outcome == "ready" and self.ready(route, sha):  # the code repo still hears Flux is done
+        if known is None and outcome != Outcome.FAILED and not changed:
+            if outcome == Outcome.READY and self.ready(route, sha):  # the code repo still hears Flux is done
                 self._dispatch(route, sha, "success", f"{route.app} is ready on every cluster of {route.env}")
             return None
-        if outcome == "failed":
+        target: DeploymentState
+        if outcome == Outcome.FAILED:
             target, description = "failure", describe(event, outcome)
-        elif outcome == "ready" and self.ready(route, sha):
+        elif outcome == Outcome.READY and self.ready(route, sha):
             target, description = "success", f"{route.app} is ready on every cluster of {route.env}"
         else:
             target, description = "in_progress", f"Flux is applying {sha[:12]} to {route.env}"
         deployment = self._deployment_id(route, sha)
-        if target == "success" and self.store.effect_done(f"stage-deployment:{deployment}") is not None:
+        if target == "success" and self.store.effect_done(keys.stage_deployment(deployment)) is not None:
             # a stage's Deployment succeeds once the stage has verified it, not when Flux is ready
             self._dispatch(route, sha, target, description)
             return None
-        key = f"deployment-state:{route.repo}:{deployment}"
+        key = keys.deployment_state(route.repo, deployment)
         last = self.store.effect_done(key)
         if last == target or (last in _TERMINAL and target == "in_progress"):
             return None
         self.metrics.github_calls.labels("set_deployment_status").inc()
-        self.github().set_deployment_status(route.repo, deployment, target, description)  # type: ignore[arg-type]
+        self.github().set_deployment_status(route.repo, deployment, target, description)
         self.store.record_effect(key, target)
         if target in _TERMINAL:
             self._dispatch(route, sha, target, description)
@@ -155,22 +161,20 @@ class FluxReconciler:
     # -- repository_dispatch --------------------------------------------------------------------
     def _version_at(self, route: Route, sha: str) -> str | None:
         """The release a revision carries: the newest merged promotion of this env it contains."""
-        for _key, value in reversed(self.store.effects_with_prefix("fact:merge:")):
-            fact = json.loads(value)
-            merged = fact.get("merge_sha")
-            ours = fact.get("app") == route.app and fact.get("env") == route.env and fact.get("merged")
-            if ours and merged and self._contains(route.repo, sha, merged):
-                return str(fact.get("version"))
+        for fact in reversed(self.facts.merges()):
+            ours = fact.app == route.app and fact.env == route.env and fact.merged
+            if ours and fact.merge_sha and self.contains(route.repo, sha, fact.merge_sha):
+                return fact.version
         return None
 
-    def _dispatch(self, route: Route, sha: str, target: str, description: str) -> None:
+    def _dispatch(self, route: Route, sha: str, target: DeploymentState, description: str) -> None:
         """Opt-in per environment: tell the code repo's workflows that Flux finished (the seed's design)."""
         config = next((c for c in self.router.configs if c.app == route.app), None)
         env = self.router.environment(route.app, route.env)
         if config is None or env is None or not env.repository_dispatch or config.code_repo is None:
             return
         event = "fluxgate.sync-succeeded" if target == "success" else "fluxgate.sync-failed"
-        key = f"dispatch:{config.code_repo}:{route.env}:{sha}:{event}"
+        key = keys.dispatch(config.code_repo, route.env, sha, event)
         if self.store.effect_done(key) is not None:
             return
         payload = {
@@ -198,17 +202,18 @@ class FluxReconciler:
                 if len(mine) < len(listed):
                     return False
             if not mine or not all(
-                r.outcome == "ready" and self._contains(route.repo, r.revision, sha) for r in mine
+                r.outcome == Outcome.READY and self.contains(route.repo, r.revision, sha) for r in mine
             ):
                 return False
         return True
 
-    def _contains(self, repo: str, revision: str | None, sha: str) -> bool:
+    def contains(self, repo: str, revision: str | None, sha: str) -> bool:
+        """`revision` is `sha` or a descendant of it (Flux applies the branch head, which may be later)."""
         if revision is None:
             return False
         if revision == sha:
             return True
-        key = f"ancestor:{repo}:{sha}:{revision}"
+        key = keys.ancestor(repo, sha, revision)
         known = self.store.effect_done(key)
         if known is not None:
             return known == "1"

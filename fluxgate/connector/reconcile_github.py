@@ -7,11 +7,12 @@ step delivers kept facts when the wait appears). PRs fluxgate did not open are i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
 from fluxgate.config import PipelineConfig
+from fluxgate.connector import keys
+from fluxgate.connector.facts import Facts, MergeFact, WorkflowOutcome
 from fluxgate.connector.github_events import (
     CheckFact,
     DispatchFact,
@@ -22,58 +23,26 @@ from fluxgate.connector.github_events import (
     WorkflowRunFact,
     parse_github_event,
 )
-from fluxgate.connector.reconcile_flux import Ignored
 from fluxgate.connector.store import Store
-from fluxgate.connector.triggers import NotARelease, StageStarter, plan_release
-from fluxgate.errors import PermanentError
-from fluxgate.github import GitHubGateway, Promotion
+from fluxgate.connector.triggers import StageStarter, plan_release
+from fluxgate.errors import Ignored, PermanentError
+from fluxgate.github import GitHubGateway, PullRequest
 
-__all__ = [
-    "GitHubReconciler",
-    "checks_passed_key",
-    "keep_merge_fact",
-    "merge_fact_key",
-    "stage_deployment_key",
-    "workflow_fact_key",
-]
+__all__ = ["GitHubReconciler", "merge_fact_of"]
 
 
-def merge_fact_key(repo: str, number: int) -> str:
-    return f"fact:merge:{repo}#{number}"
-
-
-def keep_merge_fact(
-    store: Store,
-    repo: str,
-    number: int,
-    merged: bool,
-    merge_sha: str | None,
-    merged_by: str | None,
-    url: str,
-    promotion: Promotion,
-) -> None:
-    """The `await-merge` answer (and the promotion it settles), kept until the stage asks for it."""
-    result = {
-        "merged": merged,
-        "merge_sha": merge_sha if merged else None,
-        "merged_by": merged_by,
-        "pr_url": url,
-        **promotion.model_dump(),
-    }
-    store.record_effect(merge_fact_key(repo, number), json.dumps(result))
-
-
-def checks_passed_key(repo: str, sha: str) -> str:
-    """When a check last passed on `sha`: an auto-merging stage waiting on that head tries again."""
-    return f"checks-passed:{repo}@{sha}"
-
-
-def workflow_fact_key(repo: str, run_id: int) -> str:
-    return f"fact:workflow:{repo}#{run_id}"
-
-
-def stage_deployment_key(deployment: int) -> str:
-    return f"stage-deployment:{deployment}"
+def merge_fact_of(pr: PullRequest, closed_by: str | None = None) -> MergeFact | None:
+    """The `await-merge` answer a closed promotion PR gives (None: open, or not fluxgate's PR).
+    `closed_by` names who closed a PR unmerged, when the source knows it (a webhook does)."""
+    if pr.state != "closed" or pr.promotion is None:
+        return None
+    return MergeFact(
+        merged=pr.merged,
+        merge_sha=pr.merge_sha if pr.merged else None,
+        merged_by=pr.merged_by if pr.merged else closed_by,
+        pr_url=pr.url,
+        **pr.promotion.model_dump(),
+    )
 
 
 class GitHubReconciler:
@@ -85,17 +54,20 @@ class GitHubReconciler:
         starter: StageStarter | None = None,
     ) -> None:
         self.store, self.github = store, github
+        self.facts = Facts(store)
         self.configs, self.starter = configs or [], starter
 
     def _trigger(self, fact: Fact) -> str:
         """Start the first stage of the release the fact names (once per release)."""
         try:
             config, release = plan_release(self.configs, fact)
-        except (NotARelease, PermanentError) as why:  # a bad payload stays bad: note it, never retry
+        except Ignored:
+            raise
+        except PermanentError as why:  # a bad payload stays bad: note it, never retry
             raise Ignored(str(why)) from None
         if self.starter is None:
             raise Ignored(f"{release.name} is ready, but no Prefect server is configured (PREFECT_API_URL)")
-        key = f"triggered:{release.name}"
+        key = keys.triggered(release.name)
         if self.store.effect_done(key) is not None:
             return f"{release.name}: its first stage was started before"
         line = self.starter.start(config, release)
@@ -104,23 +76,24 @@ class GitHubReconciler:
 
     def _keep_workflow_run(self, fact: WorkflowRunFact) -> bool:
         """A finished run is the answer a stage verifying with that workflow waits for."""
-        if fact.action != "completed" or fact.id is None:
+        run = fact.run
+        if fact.action != "completed":
             return False
-        outcome = {"name": fact.name or fact.path or f"workflow run {fact.id}", "conclusion": fact.conclusion,
-                   "url": fact.url}
-        self.store.record_effect(workflow_fact_key(fact.repo, fact.id), json.dumps(outcome))
+        name = run.name or run.path or f"workflow run {run.id}"
+        outcome = WorkflowOutcome(name=name, conclusion=run.conclusion, url=run.html_url)
+        self.facts.keep_workflow(run.repo, run.id, outcome)
         return True
 
-    def _link_deployment(self, fact: PullRequestFact) -> None:
+    def _link_deployment(self, pr: PullRequest) -> None:
         """The stage created its Deployment at the PR's head; Flux reports the merge commit. Link the two,
         so Flux's progress moves the stage's Deployment instead of a second one."""
-        if self.github is None or fact.promotion is None or fact.merge_sha is None:
+        if self.github is None or pr.promotion is None or pr.merge_sha is None:
             return
-        env = fact.promotion.env
-        deployment = self.github().find_deployment(fact.repo, fact.head_sha, env)
+        env = pr.promotion.env
+        deployment = self.github().find_deployment(pr.repo, pr.head_sha, env)
         if deployment is not None:
-            self.store.record_effect(f"deployment:{fact.repo}:{env}:{fact.merge_sha}", str(deployment))
-            self.store.record_effect(stage_deployment_key(deployment), fact.promotion.version)
+            self.store.record_effect(keys.deployment(pr.repo, env, pr.merge_sha), str(deployment))
+            self.store.record_effect(keys.stage_deployment(deployment), pr.promotion.version)
 
     def handle(self, event: str, body: bytes) -> str:
         fact = parse_github_event(event, body)
@@ -129,28 +102,21 @@ class GitHubReconciler:
         if isinstance(fact, PingFact):
             return f"ping from hook {fact.hook_id}"
         if isinstance(fact, PullRequestFact):
-            if fact.promotion is None:
-                raise Ignored(f"{fact.repo}#{fact.number}: not a fluxgate promotion")
-            if fact.action != "closed":
-                return f"{fact.repo}#{fact.number} {fact.action}"
-            keep_merge_fact(
-                self.store,
-                fact.repo,
-                fact.number,
-                fact.merged,
-                fact.merge_sha,
-                fact.merged_by,
-                fact.url,
-                fact.promotion,
-            )
-            if fact.merged:
-                self._link_deployment(fact)
-            outcome = "merged" if fact.merged else "closed unmerged"
-            return f"{fact.repo}#{fact.number} {outcome}: kept for its stage"
+            pr = fact.pull_request
+            where = f"{pr.repo}#{pr.number}"
+            if pr.promotion is None:
+                raise Ignored(f"{where}: not a fluxgate promotion")
+            merge = merge_fact_of(pr, fact.closed_by) if fact.action == "closed" else None
+            if merge is None:
+                return f"{where} {fact.action}"
+            self.facts.keep_merge(pr.repo, pr.number, merge)
+            if pr.merged:
+                self._link_deployment(pr)
+            return f"{where} {'merged' if pr.merged else 'closed unmerged'}: kept for its stage"
         if isinstance(fact, CheckFact):
             if not fact.passed:
                 return f"{fact.repo}@{fact.sha[:12]}: {fact.name} {fact.state}"
-            self.store.record_effect(checks_passed_key(fact.repo, fact.sha), str(time.time()))
+            self.store.record_effect(keys.checks_passed(fact.repo, fact.sha), str(time.time()))
             return f"{fact.repo}@{fact.sha[:12]}: {fact.name} passed"
         kept = isinstance(fact, WorkflowRunFact) and self._keep_workflow_run(fact)
         if isinstance(fact, WorkflowRunFact | ReleaseFact | DispatchFact):

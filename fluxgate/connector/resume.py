@@ -1,73 +1,76 @@
 """Waking suspended stage runs: the facts the connector keeps, delivered to the Prefect run waiting on them.
 
-A stage run suspends with a pause key (`await-merge`, `await-flux`, `await-flux-2`, ...) and tags
-that say what it waits for (`fluxgate.pr:<owner>/<repo>#<n>`, `fluxgate.env:<env>`,
-`fluxgate.sha:<sha>`, `fluxgate.release:<app>@<version>`). Each sweep lists PAUSED runs, asks the
-store whether the awaited fact is known (a merged PR; every cluster ready at the commit or a later
-one; a final failure), and resumes the run with that fact as its RunInput. Because a sweep looks at
-facts already stored, a merge or a rollout that finished before the run suspended is delivered the
-moment the wait appears: no lost wakeup. Each (run, pause key) is resumed once: the store records it,
-and Prefect itself refuses to resume a run that is no longer paused.
+A stage run suspends at a `PauseKey` (which `Wait`, which attempt) with `StageTags` that say what
+it waits for (`fluxgate.stage.contract`). Each sweep lists PAUSED runs, asks the store whether the
+awaited fact is known (a merged PR; every cluster ready at the commit or a later one; a final
+failure; the workflow runs finished; the soak's time up), and resumes the run with that fact as the
+wait's input model. Because a sweep looks at facts already stored, a merge or a rollout that finished
+before the run suspended is delivered the moment the wait appears: no lost wakeup. Each (run, pause
+key) is resumed once: the store records it, and Prefect itself refuses to resume a run that is no
+longer paused.
 
-Prefect is reached only through its client (`PREFECT_API_URL`); the Open Source server has no
-inbound webhooks and automations cannot pass input, so this is how a wait ends.
+Prefect is reached only through `fluxgate.prefect_api`; the open-source server has no inbound
+webhooks and automations cannot pass input, so this is how a wait ends.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from typing import Any
 
+from fluxgate.connector import keys
 from fluxgate.connector.automerge import AutoMerger
+from fluxgate.connector.facts import Facts
+from fluxgate.connector.flux_events import Outcome
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
-from fluxgate.connector.reconcile_github import merge_fact_key, workflow_fact_key
 from fluxgate.connector.routing import Route, Router
 from fluxgate.connector.store import Store
 from fluxgate.connector.watchdog import Watchdog
-from fluxgate.stage import CheckResult, workflow_runs_of
+from fluxgate.errors import one_line
+from fluxgate.prefect_api import PrefectApi, connect, emit_event
+from fluxgate.stage import (
+    CheckResult,
+    FluxResult,
+    PauseKey,
+    RunState,
+    SoakResult,
+    StageRun,
+    StageTags,
+    VerifyResult,
+    Wait,
+    WaitInput,
+)
 
-__all__ = ["Resumer", "flux_result", "tags_of"]
+__all__ = ["Resumer", "flux_result"]
 
 log = logging.getLogger(__name__)
 
 
-def tags_of(tags: list[str]) -> dict[str, str]:
-    """`fluxgate.<name>:<value>` tags as {name: value}."""
-    found: dict[str, str] = {}
-    for tag in tags:
-        name, sep, value = tag.partition(":")
-        if sep and name.startswith("fluxgate."):
-            found[name.removeprefix("fluxgate.")] = value
-    return found
-
-
-def flux_result(flux: FluxReconciler, route: Route, sha: str) -> dict[str, Any] | None:
-    """The `await-flux` RunInput once the environment is ready at `sha` (or later) or failed there."""
+def flux_result(flux: FluxReconciler, route: Route, sha: str) -> FluxResult | None:
+    """The `await-flux` answer once the environment is ready at `sha` (or later) or failed there."""
     reports = flux.store.objects_of(route.app, route.env)
     if flux.ready(route, sha):
         revisions = sorted({r.revision for r in reports if r.revision})
-        return {
-            "healthy": True,
-            "revision": revisions[-1] if len(revisions) == 1 else sha,
-            "clusters": sorted({r.cluster for r in reports}),
-            "message": f"{route.env} is ready",
-        }
+        return FluxResult(
+            healthy=True,
+            revision=revisions[-1] if len(revisions) == 1 else sha,
+            clusters=sorted({r.cluster for r in reports}),
+            message=f"{route.env} is ready",
+        )
     failed = [
         r
         for r in reports
-        if r.outcome == "failed" and r.revision and flux._contains(route.repo, r.revision, sha)
+        if r.outcome == Outcome.FAILED and r.revision and flux.contains(route.repo, r.revision, sha)
     ]
     if failed:
         first = failed[0]
-        return {
-            "healthy": False,
-            "revision": first.revision,
-            "clusters": sorted({r.cluster for r in failed}),
-            "message": f"{first.cluster}: {first.reason}: {(first.message.splitlines() or [''])[0]}",
-        }
+        return FluxResult(
+            healthy=False,
+            revision=first.revision,
+            clusters=sorted({r.cluster for r in failed}),
+            message=f"{first.cluster}: {first.reason}: {one_line(first.message)}",
+        )
     return None
 
 
@@ -82,149 +85,116 @@ class Resumer:
         automerger: AutoMerger | None = None,
     ) -> None:
         self.store, self.router, self.flux, self.metrics = store, router, flux, metrics
+        self.facts = Facts(store)
         self.watchdog, self.automerger = watchdog, automerger
         self._reported: set[str] = set()  # problems already logged, so a stuck run is not logged every sweep
 
-    def _route(self, tags: dict[str, str]) -> Route | None:
-        app = tags.get("release", "").partition("@")[0]
-        return self.router.env_route(app, tags["env"]) if app and "env" in tags else None
+    def _route(self, tags: StageTags) -> Route | None:
+        return self.router.env_route(tags.app, tags.env)
 
-    def _watch(self, run_id: str, key: str, tags: dict[str, str], paused_at: float) -> list[str]:
-        """Nothing came for too long: have the watchdog look (its findings count from the next sweep)."""
-        if self.watchdog is None or not self.watchdog.due(run_id, key, paused_at):
-            return []
-        if key.startswith("await-merge") and "pr" in tags:
-            repo, _, number = tags["pr"].rpartition("#")
-            return self.watchdog.check_merge(repo, int(number)) if number.isdigit() else []
-        route = self._route(tags)
-        if key.startswith("await-flux") and route is not None:
-            return self.watchdog.check_flux(route.app, route.env)
-        return []
-
-    def awaited(self, pause_key: str, tags: dict[str, str]) -> dict[str, Any] | None:
-        """The RunInput for this wait, when the fact it waits for is known."""
-        if pause_key.startswith("await-merge") and "pr" in tags:
-            repo, _, number = tags["pr"].rpartition("#")
-            fact = self.store.effect_done(merge_fact_key(repo, int(number))) if number.isdigit() else None
-            if fact is None:
-                return None
-            kept = json.loads(fact)
-            return {k: kept.get(k) for k in ("merged", "merge_sha", "merged_by", "pr_url")}
-        due = tags.get("due", "")
-        overdue = due.isdigit() and time.time() >= int(due)
-        if pause_key.startswith("await-verify"):
+    def awaited(self, key: PauseKey, tags: StageTags) -> WaitInput | None:
+        """The answer to this wait, when the fact it waits for is known."""
+        overdue = tags.due is not None and time.time() >= tags.due
+        if key.wait == Wait.MERGE:
+            fact = self.facts.merge(tags.pr.repo, tags.pr.number) if tags.pr else None
+            return fact.result if fact is not None else None
+        if key.wait == Wait.VERIFY:
             return self._verified(tags, overdue)
-        route = self._route(tags) if "sha" in tags else None
-        if route is None:
+        route = self._route(tags) if tags.sha else None
+        if route is None or tags.sha is None:
             return None
-        result = flux_result(self.flux, route, tags["sha"])
-        if pause_key.startswith("await-flux"):
+        result = flux_result(self.flux, route, tags.sha)
+        if key.wait == Wait.FLUX:
             if result is None and overdue:
-                return {
-                    "healthy": False,
-                    "revision": None,
-                    "clusters": [],
-                    "message": f"Flux did not report {route.env} ready at {tags['sha'][:12]} in time",
-                }
+                message = f"Flux did not report {route.env} ready at {tags.sha[:12]} in time"
+                return FluxResult(healthy=False, revision=None, clusters=[], message=message)
             return result
-        if pause_key.startswith("soak"):
-            if result is not None and not result["healthy"]:
-                return {"healthy": False, "message": result["message"]}
-            if overdue:
-                return {"healthy": True, "message": f"{route.env} stayed healthy through the soak"}
+        if result is not None and not result.healthy:  # soaking: a failure ends it now
+            return SoakResult(healthy=False, message=result.message)
+        if overdue:
+            return SoakResult(healthy=True, message=f"{route.env} stayed healthy through the soak")
         return None
 
-    def _verified(self, tags: dict[str, str], overdue: bool) -> dict[str, Any] | None:
+    def _verified(self, tags: StageTags, overdue: bool) -> VerifyResult | None:
         """Every verification workflow run finished (or the wait is over): one check result each."""
         checks = []
-        for repo, run_id in workflow_runs_of(tags.get("workflows", "")):
-            kept = self.store.effect_done(workflow_fact_key(repo, run_id))
-            if kept is None and not overdue:
+        for ref in tags.workflows:
+            run = self.facts.workflow(ref.repo, ref.run_id)
+            if run is None and not overdue:
                 return None
-            missing = {"name": f"workflow run {run_id}", "conclusion": None, "url": ""}
-            run = json.loads(kept) if kept else missing
-            conclusion = run["conclusion"] or "did not finish in time"
+            conclusion = (run.conclusion if run else None) or "did not finish in time"
+            url = run.url if run else ""
             checks.append(
                 CheckResult(
-                    name=str(run["name"]), kind="workflow", passed=conclusion == "success", attempts=1,
-                    detail=f"{conclusion}: {run['url']}" if run["url"] else conclusion,
-                ).model_dump()
+                    name=run.name if run else f"workflow run {ref.run_id}",
+                    kind="workflow",
+                    passed=conclusion == "success",
+                    attempts=1,
+                    detail=f"{conclusion}: {url}" if url else conclusion,
+                )
             )
-        return {"checks": checks}
+        return VerifyResult(checks=checks)
 
     def sweep(self) -> list[str]:
         """Resume every paused fluxgate run whose fact is known; returns what was done, one line each."""
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-        from prefect.client.schemas.objects import StateType
-
         done: list[str] = []
-        with get_client(sync_client=True) as client:
-            paused_only = FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-            )
-            paused: list[Any] = []
-            while True:  # every waiting run, a page at a time (hundreds may wait at once)
-                page = client.read_flow_runs(flow_run_filter=paused_only, limit=200, offset=len(paused))
-                paused.extend(page)
-                if len(page) < 200:
-                    break
-            for run in paused:
-                tags = tags_of(list(run.tags))
-                key = run.state.state_details.pause_key if run.state else None
-                if not tags or not key:
+        with connect(check=False) as api:
+            for run in api.stage_runs(states=[RunState.PAUSED], limit=None):
+                key, tags = run.waiting_at, run.stage
+                if key is None or tags is None:
                     continue
                 try:
-                    done.extend(self._sweep_one(client, run, key, tags))
+                    done.extend(self._sweep_one(api, run, key, tags))
                 except Exception as error:  # one run's trouble (a commit GitHub does not know) is its own
-                    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                    line = f"{run.name} ({key}): {reason}"
+                    line = f"{run.name} ({key}): {one_line(error)}"
                     if line not in self._reported:
                         self._reported.add(line)
                         done.append(line)
         return done
 
-    def _sweep_one(self, client: Any, run: Any, key: str, tags: dict[str, str]) -> list[str]:
-        """Resume one waiting run if its fact is known; else let the watchdog look when it is due."""
-        marker = f"resumed:{run.id}:{key}"
+    def _sweep_one(self, api: PrefectApi, run: StageRun, key: PauseKey, tags: StageTags) -> list[str]:
+        """Resume one waiting run if its fact is known; else let the auto-merger or the watchdog look."""
+        marker = keys.resumed(run.id, key)
         if self.store.effect_done(marker) is not None:
             return []
-        run_input = self.awaited(key, tags)
-        if run_input is None:
-            paused_at = run.state.timestamp.timestamp() if run.state else 0.0
-            merged: list[str] = []
-            if key.startswith("await-merge") and self.automerger and "automerge" in tags and "pr" in tags:
-                merged = self.automerger.attempt(str(run.id), tags["pr"], tags["automerge"])
-            return merged or self._watch(str(run.id), key, tags, paused_at)
-        result = client.resume_flow_run(run.id, run_input=run_input)
-        status = str(getattr(result.status, "value", result.status))
+        answer = self.awaited(key, tags)
+        if answer is None:
+            return self._nudge(run, key, tags)
+        status = api.resume(run.id, answer)
         if status != "ACCEPT":
             return [f"{run.name} ({key}): Prefect answered {status}"]
-        self.store.record_effect(marker, json.dumps(run_input))
-        self.metrics.resumes.labels(key.rstrip("-0123456789")).inc()
-        self._emit(run.id, key, run_input, tags)
+        self.store.record_effect(marker, answer.model_dump_json())
+        self.metrics.resumes.labels(key.wait.value).inc()
+        self._emit(run, key, answer, tags)
         return [f"resumed {run.name} ({key})"]
 
-    def _emit(self, run_id: Any, key: str, run_input: dict[str, Any], tags: dict[str, str]) -> None:
-        """A Prefect event for the UI's feed, with the run as related resource (visibility only)."""
-        try:
-            from prefect.events import emit_event
+    def _nudge(self, run: StageRun, key: PauseKey, tags: StageTags) -> list[str]:
+        """Nothing came yet: merge an auto-approved PR whose checks passed, or, once the wait is long,
+        have the watchdog look (its findings count from the next sweep)."""
+        if key.wait == Wait.MERGE and self.automerger and tags.automerge and tags.pr:
+            merged = self.automerger.attempt(str(run.id), tags.pr, tags.automerge)
+            if merged:
+                return merged
+        paused_at = run.state_since.timestamp() if run.state_since else 0.0
+        if self.watchdog is None or not self.watchdog.due(str(run.id), str(key), paused_at):
+            return []
+        if key.wait == Wait.MERGE and tags.pr:
+            return self.watchdog.check_merge(tags.pr.repo, tags.pr.number)
+        if key.wait == Wait.FLUX and self._route(tags) is not None:
+            return self.watchdog.check_flux(tags.app, tags.env)
+        return []
 
-            if key.startswith("await-merge"):
-                name = "fluxgate.github.pr.merged" if run_input.get("merged") else "fluxgate.github.pr.closed"
-            elif key.startswith("await-verify"):
-                name = "fluxgate.verify.finished"
-            elif key.startswith("soak"):
-                name = "fluxgate.soak.ended" if run_input.get("healthy") else "fluxgate.flux.failed"
-            else:
-                name = "fluxgate.flux.ready" if run_input.get("healthy") else "fluxgate.flux.failed"
-            emit_event(
-                event=name,
-                resource={"prefect.resource.id": f"fluxgate.env.{tags.get('env', 'unknown')}"},
-                related=[
-                    {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}
-                ],
-                payload={k: v for k, v in run_input.items() if isinstance(v, str | bool | list | None)},
-            )
+    def _emit(self, run: StageRun, key: PauseKey, answer: WaitInput, tags: StageTags) -> None:
+        """A Prefect event for the UI's feed, with the run as related resource (visibility only)."""
+        healthy = getattr(answer, "healthy", getattr(answer, "merged", True))
+        name = {
+            Wait.MERGE: "fluxgate.github.pr.merged" if healthy else "fluxgate.github.pr.closed",
+            Wait.FLUX: "fluxgate.flux.ready" if healthy else "fluxgate.flux.failed",
+            Wait.VERIFY: "fluxgate.verify.finished",
+            Wait.SOAK: "fluxgate.soak.ended" if healthy else "fluxgate.flux.failed",
+        }[key.wait]
+        payload = {k: v for k, v in answer.model_dump(mode="json").items() if not isinstance(v, dict)}
+        try:
+            emit_event(name, f"fluxgate.env.{tags.env}", run.id, payload)
         except Exception:  # events are for people watching; a failure here must not undo a resume
-            log.warning("could not emit a Prefect event for run %s", run_id, exc_info=True)
+            log.warning("could not emit a Prefect event for run %s", run.id, exc_info=True)

@@ -28,11 +28,11 @@ from fluxgate.connector.reconcile_github import GitHubReconciler
 from fluxgate.connector.resume import Resumer
 from fluxgate.connector.routing import Router
 from fluxgate.connector.settings import ConnectorSettings
-from fluxgate.connector.store import Delivery, Store, sqlite_url
+from fluxgate.connector.store import Delivery, Source, Store, sqlite_url
 from fluxgate.connector.triggers import StageStarter
 from fluxgate.connector.watchdog import Watchdog
 from fluxgate.connector.worker import Worker
-from fluxgate.errors import ConfigError
+from fluxgate.errors import SettingsError, one_line
 from fluxgate.github import GitHubGateway
 
 __all__ = ["Connector", "Processing"]
@@ -67,7 +67,7 @@ class Processing:
         self._sweeper: threading.Thread | None = None
         self.worker = Worker(
             self.store,
-            {"flux": self._flux, "github": self._github_event},
+            {Source.FLUX: self._flux, Source.GITHUB: self._github_event},
             self.metrics,
             threads=settings.workers,
             batch=settings.batch,
@@ -90,7 +90,9 @@ class Processing:
 
     def _github(self) -> GitHubGateway:
         if self.settings.github is None:
-            raise ConfigError("no GitHub access configured: set FLUXGATE_GITHUB__TOKEN (or the App settings)")
+            raise SettingsError(
+                "no GitHub access configured: set FLUXGATE_GITHUB__TOKEN (or the App settings)"
+            )
         gateway: GitHubGateway | None = getattr(self._local, "gateway", None)
         if gateway is None:
             gateway = GitHubGateway(self.settings.github, cache=self.settings.data_dir / "git")
@@ -116,9 +118,7 @@ class Processing:
                 for line in self.resumer.sweep():
                     log.info("%s", line)
             except Exception as exc:  # Prefect down: try again next round, never die
-                log.warning(
-                    "resume sweep failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                )
+                log.warning("resume sweep failed: %s", one_line(exc))
 
     def stop(self) -> None:
         self._sweeping.set()

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-__all__ = ["Delivery", "ObjectState", "Store", "sqlite_url"]
+from fluxgate.connector.flux_events import Outcome
+
+__all__ = ["Delivery", "DeliveryState", "ObjectState", "Source", "Store", "sqlite_url"]
+
+
+class Source(StrEnum):
+    """Who sent a delivery."""
+
+    FLUX = "flux"
+    GITHUB = "github"
+
+
+class DeliveryState(StrEnum):
+    """A delivery's life: pending until processed, then done, ignored (with why) or failed (parked
+    after a permanent error or too many attempts; kept and listed, never dropped)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
 
 metadata = MetaData()
 
@@ -53,12 +74,12 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(16), nullable=False),  # flux | github
+    Column("source", String(16), nullable=False),  # Source
     Column("dedupe_key", String(128), nullable=False, unique=True),
     Column("kind", String(64), nullable=False),  # the GitHub event or Flux object kind
     Column("body", LargeBinary, nullable=False),
     Column("received_at", Float, nullable=False),
-    Column("state", String(16), nullable=False, index=True),  # pending | done | ignored | failed
+    Column("state", String(16), nullable=False, index=True),  # DeliveryState
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Float, nullable=False),
     Column("claimed_by", String(64)),
@@ -86,7 +107,7 @@ objects = Table(
     Column("namespace", String(255), nullable=False),
     Column("name", String(255), nullable=False),
     Column("revision", String(64)),
-    Column("outcome", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False),  # Outcome (never IGNORED)
     Column("reason", String(64), nullable=False),
     Column("message", Text, nullable=False),
     Column("event_time", Float, nullable=False),
@@ -115,7 +136,7 @@ class ObjectState:
     namespace: str
     name: str
     revision: str | None
-    outcome: str
+    outcome: Outcome
     reason: str
     message: str
     event_time: float
@@ -128,7 +149,7 @@ def sqlite_url(data_dir: Path) -> str:
 @dataclass(frozen=True)
 class Delivery:
     id: int
-    source: str
+    source: Source
     kind: str
     body: bytes
     received_at: float
@@ -172,7 +193,7 @@ class Store:
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.state == "pending", deliveries.c.claimed_by.is_not(None))
+                .where(deliveries.c.state == DeliveryState.PENDING, deliveries.c.claimed_by.is_not(None))
                 .values(claimed_by=None, claimed_until=None)
             )
 
@@ -191,11 +212,11 @@ class Store:
         return dialect.insert(deliveries)
 
     # -- receiving ------------------------------------------------------------------------------
-    def accept(self, source: str, dedupe_key: str, kind: str, body: bytes) -> bool:
+    def accept(self, source: Source, dedupe_key: str, kind: str, body: bytes) -> bool:
         """Store a delivery; False when the same key was accepted before (a replay or a retry)."""
         return self.accept_many([(source, dedupe_key, kind, body)])[0]
 
-    def accept_many(self, items: list[tuple[str, str, str, bytes]]) -> list[bool]:
+    def accept_many(self, items: list[tuple[Source, str, str, bytes]]) -> list[bool]:
         """Store deliveries in one transaction (group commit); per item, whether it was new."""
         now = time.time()
         rows = [
@@ -205,7 +226,7 @@ class Store:
                 "kind": kind[:64],
                 "body": body,
                 "received_at": now,
-                "state": "pending",
+                "state": DeliveryState.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
             }
@@ -238,16 +259,13 @@ class Store:
                 time.sleep(wait)
                 wait = min(wait * 1.5, 0.002)
 
-    def ignore_now(self, delivery_id: int, note: str) -> None:
-        self._finish(delivery_id, "ignored", note)
-
     # -- working --------------------------------------------------------------------------------
     def claim(self, limit: int = 64) -> list[Delivery]:
         """Take up to `limit` due deliveries, oldest first, for `lease` seconds."""
         now = time.time()
         due = (
             select(deliveries.c.id)
-            .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+            .where(deliveries.c.state == DeliveryState.PENDING, deliveries.c.next_attempt_at <= now)
             .where((deliveries.c.claimed_until.is_(None)) | (deliveries.c.claimed_until < now))
             .order_by(deliveries.c.id)
             .limit(limit)
@@ -268,9 +286,10 @@ class Store:
         )
         with self._tx() as conn:
             rows = conn.execute(statement).all()
-        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+        claimed = [Delivery(row[0], Source(row[1]), *row[2:]) for row in rows]
+        return sorted(claimed, key=lambda d: d.id)
 
-    def _finish(self, delivery_id: int, state: str, note: str | None) -> None:
+    def _finish(self, delivery_id: int, state: DeliveryState, note: str | None) -> None:
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
@@ -279,10 +298,25 @@ class Store:
             )
 
     def done(self, delivery_id: int, note: str | None = None) -> None:
-        self._finish(delivery_id, "done", note)
+        self._finish(delivery_id, DeliveryState.DONE, note)
 
     def ignored(self, delivery_id: int, note: str) -> None:
-        self._finish(delivery_id, "ignored", note)
+        self._finish(delivery_id, DeliveryState.IGNORED, note)
+
+    def park(self, delivery_id: int, attempts: int, note: str) -> None:
+        """Give up on a delivery that can never succeed as it stands (listed as failed, kept)."""
+        with self._tx() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    attempts=attempts + 1,
+                    note=note[:1000],
+                    claimed_by=None,
+                    claimed_until=None,
+                    state=DeliveryState.FAILED,
+                )
+            )
 
     def retry_later(
         self, delivery_id: int, attempts: int, error: str, delay: float, max_attempts: int
@@ -299,7 +333,7 @@ class Store:
                     next_attempt_at=time.time() + delay,
                     claimed_by=None,
                     claimed_until=None,
-                    state="failed" if exhausted else "pending",
+                    state=DeliveryState.FAILED if exhausted else DeliveryState.PENDING,
                 )
             )
         return not exhausted
@@ -347,10 +381,8 @@ class Store:
     def objects_of(self, app: str, env: str) -> list[ObjectState]:
         query = select(objects).where(objects.c.app == app, objects.c.env == env)
         with self.engine.connect() as conn:
-            return [
-                ObjectState(**{k: v for k, v in row._mapping.items() if k != "key"})
-                for row in conn.execute(query)
-            ]
+            rows = [{k: v for k, v in row._mapping.items() if k != "key"} for row in conn.execute(query)]
+        return [ObjectState(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows]
 
     # -- observing ------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -358,7 +390,7 @@ class Store:
             rows = conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all()
         return {state: int(count) for state, count in rows}
 
-    def listing(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def listing(self, state: DeliveryState | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = (
             select(
                 deliveries.c.id,

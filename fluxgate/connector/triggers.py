@@ -17,6 +17,9 @@ from pathlib import PurePosixPath
 
 from fluxgate.config import PipelineConfig
 from fluxgate.connector.github_events import DispatchFact, Fact, ReleaseFact, WorkflowRunFact
+from fluxgate.errors import Ignored
+from fluxgate.github import WorkflowRun
+from fluxgate.prefect_api import connect
 from fluxgate.release import Release, build_release
 from fluxgate.runs import create_stage_run
 from fluxgate.stage import StageRequest
@@ -26,24 +29,25 @@ __all__ = ["DISPATCH_EVENT", "StageStarter", "plan_release"]
 DISPATCH_EVENT = "fluxgate.deploy"
 
 
-class NotARelease(Exception):
+class NotARelease(Ignored):
     """The fact is valid but releases nothing (another workflow, a failed run, a draft): why."""
 
 
-def _workflow_matches(wanted: str, fact: WorkflowRunFact) -> bool:
-    return wanted in (fact.name, fact.path, PurePosixPath(fact.path or "").name)
+def _workflow_matches(wanted: str, run: WorkflowRun) -> bool:
+    return wanted in (run.name, run.path, PurePosixPath(run.path or "").name)
 
 
 def _release_of(config: PipelineConfig, fact: Fact) -> Release:
     triggers = config.triggers
     if isinstance(fact, WorkflowRunFact):
-        if not triggers.workflow or not _workflow_matches(triggers.workflow, fact):
-            raise NotARelease(f"workflow {fact.name!r} is not the CI workflow of {config.app}")
-        if fact.action != "completed" or fact.conclusion != "success":
-            raise NotARelease(f"workflow {fact.name!r} {fact.action or fact.status}: {fact.conclusion}")
-        if fact.head_branch != triggers.branch:
-            raise NotARelease(f"workflow {fact.name!r} ran on {fact.head_branch}, not {triggers.branch}")
-        tag = fact.head_sha[:7]
+        run = fact.run
+        if not triggers.workflow or not _workflow_matches(triggers.workflow, run):
+            raise NotARelease(f"workflow {run.name!r} is not the CI workflow of {config.app}")
+        if fact.action != "completed" or run.conclusion != "success":
+            raise NotARelease(f"workflow {run.name!r} {fact.action or run.status}: {run.conclusion}")
+        if run.head_branch != triggers.branch:
+            raise NotARelease(f"workflow {run.name!r} ran on {run.head_branch}, not {triggers.branch}")
+        tag = run.head_sha[:7]
         return build_release(config, {name: tag for name in config.components}, tag)
     if isinstance(fact, ReleaseFact):
         if not triggers.release:
@@ -80,9 +84,7 @@ class StageStarter:
     """Creates the first environment's stage run on the Prefect server (needs `PREFECT_API_URL`)."""
 
     def start(self, config: PipelineConfig, release: Release) -> str:
-        from prefect.client.orchestration import get_client
-
         request = StageRequest.of(release, config.environments[0].name, str(config.file.resolve()))
-        with get_client(sync_client=True) as client:
-            run = create_stage_run(client, request, f"fluxgate-release:{release.app}@{release.version}")
+        with connect(check=False) as api:
+            run = create_stage_run(api, request, f"fluxgate-release:{release.app}@{release.version}")
         return f"started {request.run_name} (flow run {run.id})"

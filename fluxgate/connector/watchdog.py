@@ -26,12 +26,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fluxgate.config import Cluster, Environment
+from fluxgate.connector import keys
+from fluxgate.connector.facts import Facts
 from fluxgate.connector.flux_events import FAILED_REASONS, parse_flux_event
 from fluxgate.connector.kube import KubeReader, KubeReadError
 from fluxgate.connector.metrics import Metrics
-from fluxgate.connector.reconcile_github import keep_merge_fact
+from fluxgate.connector.reconcile_flux import status_context
+from fluxgate.connector.reconcile_github import merge_fact_of
 from fluxgate.connector.routing import Router
-from fluxgate.connector.store import Store
+from fluxgate.connector.store import Source, Store
 from fluxgate.errors import FluxgateError
 from fluxgate.github import CombinedStatus, GitHubGateway
 
@@ -111,7 +114,7 @@ def event_from_object(
 
 
 def _context_matches(context: str, env: Environment, cluster: Cluster, kind: str, name: str) -> bool:
-    if context == f"fluxgate/{env.name}/{cluster.name}/{kind.lower()}/{name}":
+    if context == status_context(env.name, cluster.name, kind, name):
         return True
     # Flux's github provider: `<kind>/<name>/<provider id>`, or whatever commitStatusExpr makes of it.
     parts = context.split("/")
@@ -161,16 +164,17 @@ class Watchdog:
     ) -> None:
         self.store, self.router, self.github, self.metrics = store, router, github, metrics
         self.after, self.kube, self.wake, self.clock = after, kube, wake, clock
+        self.facts = Facts(store)
 
     def due(self, run_id: str, key: str, paused_at: float) -> bool:
         """Paused longer than `after`, and not checked within the last `after` seconds."""
         now = self.clock()
         if now - paused_at < self.after:
             return False
-        last = self.store.effect_done(f"watchdog:{run_id}:{key}")
+        last = self.store.effect_done(keys.watchdog_look(run_id, key))
         if last is not None and now - float(last) < self.after:
             return False
-        self.store.record_effect(f"watchdog:{run_id}:{key}", str(now))
+        self.store.record_effect(keys.watchdog_look(run_id, key), str(now))
         return True
 
     def check_flux(self, app: str, env_name: str) -> list[str]:
@@ -220,7 +224,7 @@ class Watchdog:
         for source, event in events:
             body = json.dumps(event).encode()
             parsed = parse_flux_event(body)
-            if self.store.accept("flux", parsed.fingerprint(), parsed.object.kind, body):
+            if self.store.accept(Source.FLUX, parsed.fingerprint(), parsed.object.kind, body):
                 self.metrics.watchdog.labels(source).inc()
                 obj = parsed.object
                 revision = parsed.revision.sha[:12] if parsed.revision else "no revision"
@@ -239,8 +243,9 @@ class Watchdog:
             pr = self.github().pull_request(repo, number)
         except FluxgateError as error:
             return [f"watchdog: {error}"]
-        if pr.state != "closed" or pr.promotion is None:
+        fact = merge_fact_of(pr)
+        if fact is None:
             return []
         self.metrics.watchdog.labels("github").inc()
-        keep_merge_fact(self.store, repo, number, pr.merged, pr.merge_sha, pr.merged_by, pr.url, pr.promotion)
+        self.facts.keep_merge(repo, number, fact)
         return [f"watchdog: {repo}#{number} was {'merged' if pr.merged else 'closed unmerged'} (from github)"]

@@ -2,9 +2,17 @@
 
 Deliveries about the same Flux object (or the same GitHub repository) are handled in arrival order
 by one thread; different objects run in parallel, so a slow GitHub (100 ms a call) does not queue
-every environment behind one. Each delivery ends in exactly one of: done, ignored (with the
-reason), retried later with exponential backoff (honouring a `retry_after` the error carries), or
-parked as failed after `max_attempts`. An exception never stops the loop.
+every environment behind one. Each delivery ends in exactly one of, decided by what was raised
+(`fluxgate.errors`):
+
+- done: the handler returned what it did;
+- ignored, with why: `Ignored` (a valid delivery that asks nothing of us);
+- parked as failed at once: any other `PermanentError` (GitHub refused it as it stands: 401, 403,
+  404, 422; a setting is missing); listed at `/deliveries?state=failed`, never dropped;
+- retried later: a `RetryableError` after its `retry_after`, anything else (a bug, an unexpected
+  answer) with exponential backoff, and parked as failed after `max_attempts`.
+
+An exception never stops the loop.
 """
 
 from __future__ import annotations
@@ -18,9 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fluxgate.connector.metrics import Metrics
-from fluxgate.connector.reconcile_flux import Ignored
-from fluxgate.connector.store import Delivery, Store
-from fluxgate.errors import FluxgateError, RetryableError
+from fluxgate.connector.store import Delivery, Source, Store
+from fluxgate.errors import Ignored, PermanentError, RetryableError, one_line
 
 __all__ = ["Handler", "Worker"]
 
@@ -36,7 +43,7 @@ def group_of(delivery: Delivery) -> str:
         body = json.loads(delivery.body)
     except ValueError:
         return f"{delivery.source}:{delivery.id}"
-    if delivery.source == "flux" and isinstance(body, dict):
+    if delivery.source == Source.FLUX and isinstance(body, dict):
         obj = body.get("involvedObject") or {}
         if isinstance(obj, dict):
             return f"flux:{obj.get('kind')}/{obj.get('namespace')}/{obj.get('name')}"
@@ -49,7 +56,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        handlers: dict[str, Handler],
+        handlers: dict[Source, Handler],
         metrics: Metrics,
         *,
         threads: int = 8,
@@ -118,7 +125,11 @@ class Worker:
         except Ignored as why:
             self.store.ignored(delivery.id, str(why))
             self._settled(delivery, "ignored")
-        except FluxgateError as error:  # GitHub down or refusing: back off (a fixed token heals it)
+        except PermanentError as error:  # the same delivery would fail the same way: park it now
+            self.store.park(delivery.id, delivery.attempts, one_line(error))
+            self._settled(delivery, "failed")
+            log.warning("delivery %s parked as failed: %s", delivery.id, one_line(error))
+        except RetryableError as error:  # GitHub down or rate limited: back off as long as it asks
             self._retry(delivery, error)
         except Exception as error:  # a bug or an unexpected answer: keep the delivery, try again later
             log.exception("processing delivery %s failed", delivery.id)
@@ -135,7 +146,7 @@ class Worker:
         delay = min(MAX_DELAY, self.backoff * 2**delivery.attempts)
         if isinstance(error, RetryableError):
             delay = max(delay, min(MAX_DELAY, error.retry_after))
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = one_line(error)
         again = self.store.retry_later(delivery.id, delivery.attempts, message, delay, self.max_attempts)
         self.metrics.retries.labels(delivery.source).inc()
         if not again:

@@ -16,12 +16,15 @@ from fluxgate.github.errors import (
 from fluxgate.github.gateway import GitHubGateway
 from fluxgate.github.models import (
     CombinedStatus,
+    CommitState,
     CommitStatus,
     DeploymentState,
+    MergeMethod,
     PromotionOutcome,
-    PullRequestState,
+    PullRequest,
     Review,
-    WorkflowRunState,
+    ReviewState,
+    WorkflowRun,
 )
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
 from fluxgate.github.promotion import open_promotion, promote
@@ -29,6 +32,7 @@ from fluxgate.github.settings import GitHubSettings
 
 __all__ = [
     "CombinedStatus",
+    "CommitState",
     "CommitStatus",
     "DeploymentState",
     "FileChanges",
@@ -40,12 +44,14 @@ __all__ = [
     "GitHubRejected",
     "GitHubSettings",
     "GitHubUnavailable",
+    "MergeMethod",
     "Promotion",
     "PromotionOutcome",
-    "PullRequestState",
+    "PullRequest",
     "Review",
+    "ReviewState",
     "Snapshot",
-    "WorkflowRunState",
+    "WorkflowRun",
     "blob_sha",
     "body_with_marker",
     "head_branch",

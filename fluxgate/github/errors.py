@@ -9,6 +9,7 @@ PermanentError
 └── GitHubNotMergeable     405: reviews missing, checks failing, or a merge conflict
 RetryableError
 └── GitHubUnavailable      5xx, 429 or rate limits after retries, timeouts, connection errors
+    └── RateLimitWait      GitHub asks for a longer wait than the retry policy blocks for
 ```
 PyGithub, requests and urllib3 exceptions are converted here and nowhere else (`calling()`).
 """
@@ -64,11 +65,12 @@ class GitHubUnavailable(RetryableError):
     """GitHub did not answer usefully after retries; try again after `retry_after` seconds."""
 
 
-class RateLimitWait(Exception):
-    """Raised inside the retry policy when GitHub asks for a longer wait than we are willing to block."""
+class RateLimitWait(GitHubUnavailable):
+    """Raised inside the retry policy when GitHub asks for a longer wait than we are willing to block
+    (`calling()` names the operation and repo)."""
 
     def __init__(self, wait: float) -> None:
-        super().__init__(f"GitHub asks to wait {wait:.0f} s")
+        super().__init__(f"GitHub asks to wait {wait:.0f} s", wait)
         self.wait = wait
 
 

@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import github
 from github.GithubObject import NotSet
-from github.PullRequest import PullRequest
+from github.PullRequest import PullRequest as GithubPullRequest
 from github.Repository import Repository
-from github.WorkflowRun import WorkflowRun
+from github.WorkflowRun import WorkflowRun as GithubWorkflowRun
 
 from fluxgate.github.checkout import Snapshot, fetch_snapshot
 from fluxgate.github.errors import GitHubNotFound, calling
@@ -32,9 +32,9 @@ from fluxgate.github.models import (
     CommitStatus,
     DeploymentState,
     MergeMethod,
-    PullRequestState,
+    PullRequest,
     Review,
-    WorkflowRunState,
+    WorkflowRun,
 )
 from fluxgate.github.pr_text import read_marker
 from fluxgate.github.retry import FluxgateRetry
@@ -75,8 +75,9 @@ def _finding(thing: str, operation: str, repo: str) -> Iterator[None]:
         raise GitHubNotFound(f"{thing} not found in {repo} (or the token cannot see the repository)") from exc
 
 
-def _run_state(run: WorkflowRun) -> WorkflowRunState:
-    return WorkflowRunState(
+def _workflow_run(repo: str, run: GithubWorkflowRun) -> WorkflowRun:
+    return WorkflowRun(
+        repo=repo,
         id=run.id,
         name=run.name,
         path=run.path,
@@ -144,8 +145,8 @@ class GitHubGateway:
 
     # -- pull requests ------------------------------------------------------------------------------
     @staticmethod
-    def _pull_state(repo: str, pr: PullRequest, reviews: list[Review] | None = None) -> PullRequestState:
-        return PullRequestState(
+    def _pull_request(repo: str, pr: GithubPullRequest, reviews: list[Review] | None = None) -> PullRequest:
+        return PullRequest(
             repo=repo,
             number=pr.number,
             url=pr.html_url,
@@ -161,25 +162,27 @@ class GitHubGateway:
             reviews=reviews or [],
         )
 
-    def pull_request(self, repo: str, number: int, with_reviews: bool = True) -> PullRequestState:
+    def pull_request(self, repo: str, number: int, with_reviews: bool = True) -> PullRequest:
         with calling(f"read pull request #{number}", repo):
             pr = self.repo(repo).get_pull(number)
             reviews = (
                 [
-                    Review(user=r.user.login if r.user else "ghost", state=r.state, commit=r.commit_id)
+                    Review.model_validate(
+                        {"user": r.user.login if r.user else None, "state": r.state, "commit": r.commit_id}
+                    )
                     for r in pr.get_reviews()
                 ]
                 if with_reviews
                 else []
             )
-            return self._pull_state(repo, pr, reviews)
+            return self._pull_request(repo, pr, reviews)
 
-    def find_pull_request(self, repo: str, head: str, state: str = "open") -> PullRequestState | None:
+    def find_pull_request(self, repo: str, head: str, state: str = "open") -> PullRequest | None:
         """The newest PR from branch `head` (`state`: open, closed or all)."""
         owner = repo.split("/", 1)[0]
         with calling(f"list pull requests from {head}", repo):
             for pr in self.repo(repo).get_pulls(state=state, head=f"{owner}:{head}"):
-                return self._pull_state(repo, pr)
+                return self._pull_request(repo, pr)
         return None
 
     def merge(self, repo: str, number: int, method: MergeMethod, expected_head: str | None = None) -> str:
@@ -353,7 +356,7 @@ class GitHubGateway:
         a ref, trigger or inputs GitHub refuses is `GitHubRejected` with GitHub's words.
         """
         handle = self.repo(repo).get_workflow(workflow)  # lazy: no request
-        started: bool | WorkflowRun
+        started: bool | GithubWorkflowRun
         with _finding(f"workflow {workflow}", f"dispatch workflow {workflow} at {ref}", repo):
             try:
                 started = handle.create_dispatch(ref, inputs, throw=True, return_run_details=True)
@@ -361,7 +364,7 @@ class GitHubGateway:
                 if exc.status != 422 or "return_run_details" not in str(exc.data):
                     raise
                 started = handle.create_dispatch(ref, inputs, throw=True)  # an older GitHub Enterprise
-        return int(started.id) if isinstance(started, WorkflowRun) else None
+        return int(started.id) if isinstance(started, GithubWorkflowRun) else None
 
     def default_branch(self, repo: str) -> str:
         with calling("read the repository", repo):
@@ -372,13 +375,13 @@ class GitHubGateway:
         with calling(f"read commit {ref}", repo):
             return str(self.repo(repo).get_commit(ref).sha)
 
-    def workflow_run(self, repo: str, run_id: int) -> WorkflowRunState:
+    def workflow_run(self, repo: str, run_id: int) -> WorkflowRun:
         with _finding(f"workflow run {run_id}", f"read workflow run {run_id}", repo):
-            return _run_state(self.repo(repo).get_workflow_run(run_id))
+            return _workflow_run(repo, self.repo(repo).get_workflow_run(run_id))
 
     def find_dispatched_run(
         self, repo: str, workflow: str | int, head_sha: str, since: datetime
-    ) -> WorkflowRunState | None:
+    ) -> WorkflowRun | None:
         """The run a dispatch started, for a GitHub that does not return its id: the oldest
         `workflow_dispatch` run of `workflow` on `head_sha` created from `since` (taken just before the
         dispatch; `CLOCK_SKEW` is allowed for). GitHub creates the run a moment after answering the
@@ -392,5 +395,5 @@ class GitHubGateway:
                 .get_workflow(workflow)
                 .get_runs(event="workflow_dispatch", head_sha=head_sha, created=created)
             )
-            found = [_run_state(run) for run in runs]
+            found = [_workflow_run(repo, run) for run in runs]
         return min(found, key=lambda run: (run.created_at, run.id), default=None)

@@ -1,4 +1,9 @@
-"""What the gateway hands back: plain, typed snapshots of GitHub objects (no PyGithub types leak out)."""
+"""Plain, typed snapshots of GitHub objects: one model per object, whichever way it arrives.
+
+The gateway maps REST answers into these (no PyGithub type leaks out), and the connector's webhook
+parser maps deliveries into the same models (`fluxgate.connector.github_events`), so a pull request
+read over REST and one announced by a webhook compare equal field by field.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +21,17 @@ __all__ = [
     "DeploymentState",
     "MergeMethod",
     "PromotionOutcome",
-    "PullRequestState",
+    "PullRequest",
     "Review",
-    "WorkflowRunState",
+    "ReviewState",
+    "WorkflowRun",
 ]
 
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["queued", "in_progress", "success", "failure", "error", "inactive"]
 MergeMethod = Literal["merge", "squash", "rebase"]
+# As the REST API spells them; webhooks send them lower-case and are upper-cased on the way in.
+ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 
 
 class CommitStatus(BaseModel):
@@ -42,12 +50,12 @@ class CombinedStatus(BaseModel):
 
 
 class Review(BaseModel):
-    user: str
-    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    user: str | None  # None for a deleted account
+    state: ReviewState
     commit: str | None
 
 
-class PullRequestState(BaseModel):
+class PullRequest(BaseModel):
     repo: str
     number: int
     url: str
@@ -65,7 +73,7 @@ class PullRequestState(BaseModel):
     @property
     def approved(self) -> bool:
         """Approved at the current head by someone, with no outstanding request for changes."""
-        latest: dict[str, Review] = {}
+        latest: dict[str | None, Review] = {}
         for review in self.reviews:
             if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                 latest[review.user] = review
@@ -88,18 +96,19 @@ class PromotionOutcome(BaseModel):
     head_branch: str
     base_sha: str
     commit_sha: str | None = None
-    pull_request: PullRequestState | None = None
+    pull_request: PullRequest | None = None
     added: int = 0
     changed: int = 0
     deleted: int = 0
 
 
-class WorkflowRunState(BaseModel):
+class WorkflowRun(BaseModel):
     """One GitHub Actions workflow run and where it stands."""
 
+    repo: str
     id: int
     name: str | None  # the workflow's `name:` (GitHub shows the file's path when it has none)
-    path: str  # .github/workflows/verify.yml
+    path: str | None  # .github/workflows/verify.yml (missing from some older webhook payloads)
     event: str  # workflow_dispatch, push, ...
     head_branch: str | None
     head_sha: str

@@ -26,7 +26,7 @@ from fluxgate.github.changes import FileChanges, plan_changes
 from fluxgate.github.checkout import Snapshot
 from fluxgate.github.errors import GitHubRejected, calling
 from fluxgate.github.gateway import GitHubGateway
-from fluxgate.github.models import PromotionOutcome, PullRequestState
+from fluxgate.github.models import PromotionOutcome, PullRequest
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, title
 
 __all__ = ["open_promotion", "promote"]
@@ -139,7 +139,7 @@ def open_promotion(
         if labels:
             pr.add_to_labels(*labels)
     gw.request_reviewers(name, pr.number, reviewers or [], team_reviewers or [])
-    state = GitHubGateway._pull_state(name, pr)
+    state = GitHubGateway._pull_request(name, pr)
     return PromotionOutcome(
         status="opened",
         head_branch=branch,
@@ -162,7 +162,7 @@ def _delete_quietly(ref: GitRef, name: str, branch: str) -> None:
 
 def _outcome(
     status: Literal["reused", "updated", "merged_before"],
-    pr: PullRequestState,
+    pr: PullRequest,
     base: Snapshot,
     branch: str,
     counts: dict[str, int],

@@ -18,11 +18,11 @@ from typing import IO, Any
 
 import httpx
 
-from fluxgate.cli.warm_start import FORKSERVER_MARK
 from fluxgate.config import load_config
 from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
 from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
+from fluxgate.warm_start import FORKSERVER_MARK
 
 __all__ = ["FLUX_KEY", "TOKEN", "WEBHOOK_SECRET", "Stack", "flow_processes", "rss_mib"]
 

@@ -24,8 +24,8 @@ import requests
 from docker.errors import DockerException, ImageNotFound
 
 from fluxgate.config import ContainerCheck, format_duration
-from fluxgate.errors import RetryableError
-from fluxgate.stage.result import CheckResult, one_line
+from fluxgate.errors import RetryableError, one_line
+from fluxgate.stage.result import CheckResult
 from fluxgate.stage.secrets import SecretMissing, SecretResolver, Secrets, env_secrets
 
 __all__ = [
@@ -110,7 +110,7 @@ def docker_engine(factory: DockerClientFactory = from_env) -> DockerClient:
 
 def _reason(error: BaseException) -> str:
     explanation = getattr(error, "explanation", None)
-    return one_line(str(explanation or error) or type(error).__name__)
+    return one_line(explanation or error, 160)
 
 
 def _tail(container: _Container, secrets: Secrets) -> list[str]:

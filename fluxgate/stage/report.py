@@ -1,5 +1,4 @@
-"""The Markdown a stage publishes as its Prefect artifact: what changed, where, and how it went;
-and the table of post-deploy checks for it and for a GitHub Check Run summary."""
+"""The table of post-deploy checks, for the stage's report and a GitHub Check Run summary."""
 
 from __future__ import annotations
 
@@ -7,10 +6,9 @@ import re
 from datetime import timedelta
 
 from fluxgate.config import format_duration
-from fluxgate.stage.inputs import FluxResult, MergeResult
 from fluxgate.stage.result import CheckResult
 
-__all__ = ["checks_markdown", "stage_markdown"]
+__all__ = ["checks_markdown"]
 
 
 def _cell(text: str) -> str:
@@ -43,29 +41,3 @@ def checks_markdown(results: list[CheckResult]) -> str:
         lines += ["", f"<details><summary>{_cell(result.name)}: last {count} log lines</summary>", ""]
         lines += [fence, *result.log_tail, fence, "", "</details>"]
     return "\n".join(lines) + "\n"
-
-
-def stage_markdown(
-    run_name: str,
-    changes: str,
-    pr_url: str | None,
-    merge: MergeResult | None = None,
-    flux: FluxResult | None = None,
-    checks: list[CheckResult] | None = None,
-    outcome: str | None = None,
-) -> str:
-    lines = [f"## {run_name}", ""]
-    if pr_url:
-        lines.append(f"- Pull request: {pr_url}")
-    if merge is not None:
-        merged = f"merged as `{(merge.merge_sha or '')[:12]}` by {merge.merged_by or 'someone'}"
-        lines.append(f"- Merge: {merged if merge.merged else 'closed without merging'}")
-    if flux is not None:
-        health = "healthy" if flux.healthy else "failed"
-        clusters = ", ".join(flux.clusters) or "no cluster"
-        lines.append(f"- Flux: {health} on {clusters} at `{(flux.revision or '')[:12]}`: {flux.message}")
-    if checks:
-        lines += ["", checks_markdown(checks).rstrip("\n")]
-    if outcome:
-        lines += ["", f"**{outcome}**"]
-    return "\n".join(lines) + "\n\n" + changes

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["CheckResult", "one_line"]
+__all__ = ["CheckResult"]
 
 
 class CheckResult(BaseModel):
@@ -20,9 +20,3 @@ class CheckResult(BaseModel):
     kind: Literal["http", "container", "workflow"] = "http"
     duration: float = Field(default=0.0, description="seconds from the first attempt to the verdict")
     log_tail: list[str] = Field(default_factory=list, description="a container's last log lines")
-
-
-def one_line(text: str, limit: int = 160) -> str:
-    """The first non-empty line of `text`, cut to `limit` characters: what fits in a table cell."""
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from fluxgate.config import HttpCheck, JsonExpectation, TlsSettings
-from fluxgate.stage.result import CheckResult, one_line
+from fluxgate.errors import one_line
+from fluxgate.stage.result import CheckResult
 from fluxgate.stage.secrets import SecretMissing, SecretResolver, Secrets, env_secrets
 
 __all__ = ["CheckResult", "run_http_check", "run_http_checks"]
@@ -37,7 +38,8 @@ def _verify(tls: TlsSettings) -> ssl.SSLContext | bool:
         return ssl.create_default_context(cafile=tls.ca_file)
     except (OSError, ssl.SSLError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise ValueError(f"TLS: cannot load ca_file {Path(tls.ca_file).name}: {one_line(reason)}") from error
+        name = Path(tls.ca_file).name
+        raise ValueError(f"TLS: cannot load ca_file {name}: {one_line(reason, 160)}") from error
 
 
 def _at(document: Any, path: str) -> Any:
@@ -92,7 +94,7 @@ def _attempt(client: httpx.Client, check: HttpCheck, headers: dict[str, str], bo
             timeout=check.timeout.total_seconds(),
         )
     except httpx.HTTPError as error:
-        return False, f"{type(error).__name__}: {one_line(str(error)) or 'no answer'}"
+        return False, f"{type(error).__name__}: {one_line(str(error), 160) or 'no answer'}"
     if answer.status_code != check.expect_status:
         return False, f"HTTP {answer.status_code}, expected {check.expect_status}"
     if check.contains is not None and check.contains not in answer.text:

@@ -13,7 +13,7 @@ import git
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from fluxgate.errors import ConfigError, PermanentError
+from fluxgate.errors import PermanentError, UsageError
 
 __all__ = ["CurrentState", "read_current", "read_directory", "read_git_ref"]
 
@@ -49,13 +49,13 @@ def read_git_ref(repo_dir: Path, ref: str, folder: str) -> CurrentState:
     try:
         repo = git.Repo(repo_dir, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise ConfigError(
+        raise UsageError(
             f"--against {ref}: not a directory, and {repo_dir} is not a git repository"
         ) from exc
     try:
         tree = repo.commit(ref).tree
     except (git.BadName, ValueError) as exc:
-        raise ConfigError(f"--against {ref}: no such commit, branch or tag in {repo.working_dir}") from exc
+        raise UsageError(f"--against {ref}: no such commit, branch or tag in {repo.working_dir}") from exc
     state: CurrentState = {}
     try:
         sub = tree / folder if folder not in ("", ".") else tree

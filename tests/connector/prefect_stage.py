@@ -1,5 +1,5 @@
-"""Two stage-shaped flows that suspend the way fluxgate's stage flow does (pause keys and RunInputs
-from DESIGN.md), for the connector's resume tests."""
+"""Two stage-shaped flows that suspend the way fluxgate's stage flow does (its flow name, the
+contract's pause keys and run input models), for the connector's resume tests."""
 
 from __future__ import annotations
 
@@ -7,28 +7,24 @@ from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 
-
-class MergeResult(RunInput):
-    merged: bool
-    merge_sha: str | None
-    merged_by: str | None
-    pr_url: str
+from fluxgate.stage import FLOW_NAME, FluxResult, MergeResult, PauseKey, Wait
 
 
-class FluxResult(RunInput):
-    healthy: bool
-    revision: str | None
-    clusters: list[str]
-    message: str
+class MergeInput(RunInput, MergeResult):
+    pass
 
 
-@flow(name="waits-for-merge", persist_result=True)
+class FluxInput(RunInput, FluxResult):
+    pass
+
+
+@flow(name=FLOW_NAME, persist_result=True)
 def waits_for_merge() -> dict[str, object]:
-    result = suspend_flow_run(wait_for_input=MergeResult, key="await-merge", timeout=600)
+    result = suspend_flow_run(wait_for_input=MergeInput, key=str(PauseKey(wait=Wait.MERGE)), timeout=600)
     return result.model_dump()
 
 
-@flow(name="waits-for-flux", persist_result=True)
+@flow(name=FLOW_NAME, persist_result=True)
 def waits_for_flux() -> dict[str, object]:
-    result = suspend_flow_run(wait_for_input=FluxResult, key="await-flux", timeout=600)
+    result = suspend_flow_run(wait_for_input=FluxInput, key=str(PauseKey(wait=Wait.FLUX)), timeout=600)
     return result.model_dump()

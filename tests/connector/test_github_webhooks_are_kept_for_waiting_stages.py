@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from fluxgate.sandbox.github import RunningEmulator
@@ -22,13 +21,13 @@ def test_a_merged_promotion_pr_delivered_by_github_is_kept(
     hooks = github.emulator.state.repos[connector.repo].hooks
     delivered = [d for d in github.emulator.state.deliveries if d.hook_id in hooks]
     assert all(d.attempts and d.attempts[-1].status_code == 202 for d in delivered)
-    from fluxgate.connector.reconcile_github import merge_fact_key
+    from fluxgate.connector.facts import Facts
     from fluxgate.connector.store import Store, sqlite_url
 
     store = Store(sqlite_url(connector.data))
-    fact = store.effect_done(merge_fact_key(connector.repo, number))
+    fact = Facts(store).merge(connector.repo, number)
     store.close()
-    assert fact is not None and json.loads(fact)["merge_sha"] == merge_sha
+    assert fact is not None and fact.merge_sha == merge_sha and fact.merged_by == "fluxgate-bot"
 
 
 def test_the_same_github_delivery_twice_is_processed_once(connector: ConnectorProcess) -> None:

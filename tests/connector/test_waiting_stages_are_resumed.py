@@ -11,13 +11,19 @@ from typing import Any
 
 import pytest
 
-from fluxgate.connector.reconcile_github import merge_fact_key
+from fluxgate.connector.facts import Facts, MergeFact
 from fluxgate.connector.service import Processing
 from fluxgate.sandbox.github import RunningEmulator
+from fluxgate.stage import PullRef, StageTags
 from tests.connector.conftest import kustomization_event
 from tests.prefect_runs import run_again, start_until_paused
 
 prefect = pytest.importorskip("prefect")
+
+
+def _tags(version: str, env: str, **known: Any) -> list[str]:
+    """The tags a stage run of shop@`version` in `env` carries, as the stage flow writes them."""
+    return StageTags(app="shop", version=version, env=env, **known).to_tags()
 
 
 def test_a_merge_that_came_first_resumes_the_stage_once_it_waits(
@@ -25,22 +31,13 @@ def test_a_merge_that_came_first_resumes_the_stage_once_it_waits(
 ) -> None:
     from tests.connector.prefect_stage import waits_for_merge
 
-    fact = {
-        "merged": True,
-        "merge_sha": "a" * 40,
-        "merged_by": "jane-ops",
-        "pr_url": "http://gh/pr/7",
-        "app": "shop",
-        "env": "dev",
-        "version": "1.0.0",
-    }
-    processing.store.record_effect(
-        merge_fact_key(manifests_repo, 7), json.dumps(fact)
-    )  # the webhook came first
-    run = start_until_paused(
-        waits_for_merge,
-        ["fluxgate.release:shop@1.0.0", "fluxgate.env:dev", f"fluxgate.pr:{manifests_repo}#7"],
+    fact = MergeFact(
+        merged=True, merge_sha="a" * 40, merged_by="jane-ops", pr_url="http://gh/pr/7",
+        app="shop", env="dev", version="1.0.0",
     )
+    Facts(processing.store).keep_merge(manifests_repo, 7, fact)  # the webhook came first
+    pr = PullRef(repo=manifests_repo, number=7)
+    run = start_until_paused(waits_for_merge, _tags("1.0.0", "dev", pr=pr))
     lines = processing.resumer.sweep()
     assert any("resumed" in line and "await-merge" in line for line in lines), lines
     assert not any(str(run.id) in line for line in processing.resumer.sweep())  # never twice
@@ -61,9 +58,7 @@ def test_a_stage_waiting_for_flux_wakes_when_every_cluster_is_ready(
 
     sha = github.emulator.git(github.emulator.state.repos[manifests_repo]).ref("refs/heads/main")
     assert sha
-    run = start_until_paused(
-        waits_for_flux, ["fluxgate.release:shop@1.0.0", "fluxgate.env:prod", f"fluxgate.sha:{sha}"]
-    )
+    run = start_until_paused(waits_for_flux, _tags("1.0.0", "prod", sha=sha))
     handle = processing.flux.handle
     handle(
         json.dumps(
@@ -102,14 +97,8 @@ def test_the_running_connector_resumes_a_stage_when_github_reports_the_merge(
     connector.start()
     gw, number = connector.open_promotion(github, tmp_path, "staging", "2.0.0")
     with temporary_settings({PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
-        run = start_until_paused(
-            waits_for_merge,
-            [
-                "fluxgate.release:shop@2.0.0",
-                "fluxgate.env:staging",
-                f"fluxgate.pr:{connector.repo}#{number}",
-            ],
-        )
+        pr = PullRef(repo=connector.repo, number=number)
+        run = start_until_paused(waits_for_merge, _tags("2.0.0", "staging", pr=pr))
         merge_sha = gw.merge(connector.repo, number, "squash")
         from prefect.client.orchestration import get_client
 
@@ -132,12 +121,9 @@ def test_a_run_waiting_for_an_unknown_commit_does_not_hold_up_the_others(
     assert sha
     ready = kustomization_event(sha, "ReconciliationSucceeded", "ok", env="staging", cluster="staging-eu")
     processing.flux.handle(json.dumps(ready).encode())
-    stuck = start_until_paused(  # GitHub has never heard of this commit: comparing with it fails
-        waits_for_flux, ["fluxgate.release:shop@0.9.0", "fluxgate.env:staging", f"fluxgate.sha:{'f' * 40}"]
-    )
-    fine = start_until_paused(
-        waits_for_flux, ["fluxgate.release:shop@0.9.1", "fluxgate.env:staging", f"fluxgate.sha:{sha}"]
-    )
+    # GitHub has never heard of this commit: comparing with it fails
+    stuck = start_until_paused(waits_for_flux, _tags("0.9.0", "staging", sha="f" * 40))
+    fine = start_until_paused(waits_for_flux, _tags("0.9.1", "staging", sha=sha))
     lines = processing.resumer.sweep()
     assert any(line.startswith(f"{stuck.name} (await-flux): ") for line in lines), lines
     assert f"resumed {fine.name} (await-flux)" in lines

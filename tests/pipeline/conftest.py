@@ -18,7 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from fluxgate.prefect_api import connect
+from fluxgate.runs import create_stage_run
 from fluxgate.sandbox.github import RunningEmulator, free_port
+from fluxgate.stage import StageRequest, StageRun, StageTags
 from tests.cli.conftest import EXAMPLES
 from tests.conftest import TOKEN
 from tests.connector.conftest import FLUX_KEY, WEBHOOK_SECRET, ConnectorProcess, kustomization_event
@@ -76,14 +79,9 @@ class Stage:
             **extra,
         }
 
-    def create(self, request: dict[str, Any]) -> Any:
-        from prefect.client.orchestration import get_client
-
-        from fluxgate.runs import create_stage_run
-        from fluxgate.stage import StageRequest
-
-        with get_client(sync_client=True) as client:
-            return create_stage_run(client, StageRequest.model_validate(request))
+    def create(self, request: dict[str, Any]) -> StageRun:
+        with connect() as api:
+            return create_stage_run(api, StageRequest.model_validate(request))
 
     def execute(self, run: Any) -> Any:
         """Run the flow until it suspends (returns None) or ends (returns its final state)."""
@@ -116,10 +114,10 @@ class Stage:
             assert time.monotonic() < deadline, f"nobody resumed {self.read(run).name}"
             time.sleep(0.2)
 
-    def tags(self, run: Any) -> dict[str, str]:
-        from fluxgate.connector.resume import tags_of
-
-        return tags_of(list(self.read(run).tags))
+    def tags(self, run: Any) -> StageTags:
+        tags = StageTags.from_tags(self.read(run).tags)
+        assert tags is not None, self.read(run).tags
+        return tags
 
     def flux_ready(self, sha: str, env: str = "dev", cluster: str = "dev-eu", stamp: str = "10:00") -> None:
         """Flux reports the environment's Kustomization applied and healthy at `sha`."""
@@ -148,7 +146,9 @@ class Stage:
     def merged(self, run: Any) -> str:
         """Run until the PR waits, merge it in GitHub, and run until the stage waits for Flux."""
         assert self.execute(run) is None and self.pause_key(run) == "await-merge"
-        number = int(self.tags(run)["pr"].rpartition("#")[2])
+        pr = self.tags(run).pr
+        assert pr is not None
+        number = pr.number
         sha = str(self.gateway().merge(self.repo, number, "merge"))
         self.wait_resumed(run)
         assert self.execute(run) is None and self.pause_key(run) == "await-flux"

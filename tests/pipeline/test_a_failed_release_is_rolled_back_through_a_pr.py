@@ -20,8 +20,7 @@ def _cli(stage: Stage, *args: str) -> Any:
 
 
 def test_a_failed_rollout_opens_a_rollback_pr_that_restores_the_verified_release(stage: Stage) -> None:
-    from prefect.client.orchestration import get_client
-
+    from fluxgate.prefect_api import connect
     from fluxgate.runs import stage_runs
 
     text = stage.config.read_text()
@@ -43,10 +42,10 @@ def test_a_failed_rollout_opens_a_rollback_pr_that_restores_the_verified_release
         "rolling back dev to 4.0.0 (shop@4.0.0 -> dev (rollback from 4.1.0))"
     )
 
-    with get_client(sync_client=True) as client:
-        rollback = next(r for r in stage_runs(client, "shop", "4.0.0", "dev") if "rollback" in r.name)
+    with connect() as api:
+        rollback = next(r for r in stage_runs(api, "shop", "4.0.0", "dev") if "rollback" in r.name)
     assert stage.execute(rollback) is None and stage.pause_key(rollback) == "await-merge"
-    number = stage.tags(rollback)["pr"].rpartition("#")[2]
+    number = stage.tags(rollback).pr.number
     pr = stage.api(f"/pulls/{number}")
     assert pr["title"] == "Roll back shop in dev to 4.0.0 (from 4.1.0)"
     assert "**Rollback.**" in pr["body"]
@@ -74,12 +73,11 @@ def test_a_failed_rollout_opens_a_rollback_pr_that_restores_the_verified_release
 
 
 def test_a_held_environment_is_not_promoted_into_automatically(stage: Stage) -> None:
-    from prefect.client.orchestration import get_client
-
+    from fluxgate.prefect_api import connect
     from fluxgate.runs import hold_environment, stage_runs
 
-    with get_client(sync_client=True) as client:
-        hold_environment(client, "shop", "staging", "rollback of shop@0.9.0 to 0.8.0")
+    with connect() as api:
+        hold_environment(api, "shop", "staging", "rollback of shop@0.9.0 to 0.8.0")
     try:
         run = stage.create(stage.request(version="4.5.0"))
         stage.rolled_out(run)
@@ -88,8 +86,8 @@ def test_a_held_environment_is_not_promoted_into_automatically(stage: Stage) -> 
         assert final.message.startswith("not promoting shop@4.5.0 to staging: held since ")
         lift = "(rollback of shop@0.9.0 to 0.8.0); `fluxgate release-hold --env staging` lifts it"
         assert final.message.endswith(lift)
-        with get_client(sync_client=True) as client:
-            assert stage_runs(client, "shop", "4.5.0", "staging") == []
+        with connect() as api:
+            assert stage_runs(api, "shop", "4.5.0", "staging") == []
     finally:
         released = _cli(stage, "release-hold", "--env", "staging")
     assert released.output.startswith("released the hold on staging")

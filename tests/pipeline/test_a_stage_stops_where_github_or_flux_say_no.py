@@ -10,7 +10,7 @@ from tests.pipeline.conftest import Stage
 def test_a_pr_closed_without_merging_cancels_the_stage_and_promotes_nothing(stage: Stage) -> None:
     run = stage.create(stage.request(version="1.2.0"))
     assert stage.execute(run) is None
-    number = int(stage.tags(run)["pr"].rpartition("#")[2])
+    number = stage.tags(run).pr.number
     reviewer = stage.gateway()
     reviewer.close_pull_request(stage.repo, number)
     stage.wait_resumed(run)
@@ -54,7 +54,7 @@ def test_a_flux_failure_fails_the_stage_and_a_retry_continues_with_the_same_pr(s
 def test_flux_ready_before_the_stage_waits_is_delivered_when_it_does(stage: Stage) -> None:
     run = stage.create(stage.request(version="1.4.0"))
     assert stage.execute(run) is None
-    number = int(stage.tags(run)["pr"].rpartition("#")[2])
+    number = stage.tags(run).pr.number
     sha = str(stage.gateway().merge(stage.repo, number, "merge"))
     stage.flux_ready(sha)  # Flux is faster than the resumed stage
     stage.connector.settle()

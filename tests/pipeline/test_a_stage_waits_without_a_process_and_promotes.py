@@ -14,9 +14,9 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     assert stage.execute(run) is None  # suspended: the process that ran it is free
     assert stage.pause_key(run) == "await-merge"
     assert stage.read(run).name == "shop@1.1.0 -> dev"
-    tags = stage.tags(run)
-    repo, _, number = tags["pr"].rpartition("#")
-    assert repo == stage.repo
+    pr_ref = stage.tags(run).pr
+    assert pr_ref is not None and pr_ref.repo == stage.repo
+    number = pr_ref.number
     pr = stage.api(f"/pulls/{number}")
     assert pr["title"] == "Deploy shop 1.1.0 to dev" and "ghcr.io/acme/shop-web:1.1.0" in pr["body"]
     deployments = stage.api("/deployments?environment=dev")
@@ -29,7 +29,7 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     stage.wait_resumed(run)
     assert stage.execute(run) is None
     assert stage.pause_key(run) == "await-flux"
-    assert stage.tags(run)["sha"] == merge_sha
+    assert stage.tags(run).sha == merge_sha
 
     # Flux applies it; the connector resumes the run; checks pass; staging is started
     stage.flux_ready(merge_sha)
@@ -44,11 +44,10 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     # Flux's progress per cluster, and the verification report (a status: token credentials)
     assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success", "fluxgate/verify/dev": "success"}
 
-    from prefect.client.orchestration import get_client
-
+    from fluxgate.prefect_api import connect
     from fluxgate.runs import stage_runs
 
-    with get_client(sync_client=True) as client:
-        staging = stage_runs(client, "shop", "1.1.0", "staging")
+    with connect() as api:
+        staging = stage_runs(api, "shop", "1.1.0", "staging")
     assert [r.name for r in staging] == ["shop@1.1.0 -> staging"]
-    assert staging[0].parameters["request"]["env"] == "staging"
+    assert staging[0].request.env == "staging"

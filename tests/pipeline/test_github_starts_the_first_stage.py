@@ -14,12 +14,11 @@ SHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 
 
 def _runs(version: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
-
+    from fluxgate.prefect_api import connect
     from fluxgate.runs import stage_runs
 
-    with get_client(sync_client=True) as client:
-        return stage_runs(client, "shop", version)
+    with connect() as api:
+        return stage_runs(api, "shop", version)
 
 
 def test_a_green_ci_run_starts_the_dev_stage_once(stage: Stage) -> None:
@@ -36,8 +35,7 @@ def test_a_green_ci_run_starts_the_dev_stage_once(stage: Stage) -> None:
         time.sleep(0.2)
     runs = _runs("9fceb02")
     assert [r.name for r in runs] == ["shop@9fceb02 -> dev"]
-    request = runs[0].parameters["request"]
-    assert request["images"] == {
+    assert runs[0].request.images == {
         "web": "ghcr.io/acme/shop-web:9fceb02", "worker": "ghcr.io/acme/shop-worker:9fceb02"
     }
 

@@ -73,20 +73,21 @@ def test_deploy_runs_the_stage_on_the_runner_and_waits_without_a_process(
     assert started.returncode == 0, started.stderr
     assert started.stdout.startswith("shop@1.5.0 -> dev: http://127.0.0.1:")
 
-    from prefect.client.orchestration import get_client
+    from fluxgate.prefect_api import connect
+    from fluxgate.stage import RunState
 
     def run_waiting(key: str) -> Any:
-        with get_client(sync_client=True) as client:
-            runs = stage_runs(client, "shop", "1.5.0", "dev")
-        if runs and runs[0].state_type.value in ("FAILED", "CRASHED"):
-            pytest.fail(f"the stage ended: {runs[0].state.message}")
+        with connect() as api:
+            runs = stage_runs(api, "shop", "1.5.0", "dev")
+        if runs and runs[0].state in (RunState.FAILED, RunState.CRASHED):
+            pytest.fail(f"the stage ended: {runs[0].message}")
         idle = not flow_processes(runner.pid)
         return runs[0] if runs and stage.pause_key(runs[0]) == key and idle else None
 
     run = _wait_for(stage, lambda: run_waiting("await-merge"), "the stage to wait for its merge")
     assert flow_processes(runner.pid) == []  # nothing held while the reviewer thinks
 
-    number = int(stage.tags(run)["pr"].rpartition("#")[2])
+    number = stage.tags(run).pr.number
     gw = GitHubGateway(GitHubSettings(api_url=stage.github.url, token=TOKEN, min_write_interval=0))
     sha = gw.merge(stage.repo, number, "merge")
     _wait_for(stage, lambda: run_waiting("await-flux"), "the stage to wait for Flux")

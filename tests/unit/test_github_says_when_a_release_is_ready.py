@@ -11,7 +11,7 @@ import pytest
 from fluxgate.config import PipelineConfig, load_config
 from fluxgate.connector.github_events import parse_github_event
 from fluxgate.connector.triggers import NotARelease, plan_release
-from fluxgate.errors import ConfigError
+from fluxgate.errors import UsageError
 from tests.cli.conftest import EXAMPLES
 from tests.unit.test_github_webhooks_become_facts import example
 
@@ -81,7 +81,7 @@ def test_a_dispatch_names_version_and_images_and_a_bad_one_is_refused(shop: Pipe
     with pytest.raises(NotARelease, match="client_payload needs"):
         plan_release([shop], _fact("repository_dispatch", payload))
     payload["client_payload"] = {"version": "2.0.0", "images": {"web": "2.0.0"}}
-    with pytest.raises(ConfigError, match="worker"):
+    with pytest.raises(UsageError, match="worker"):
         plan_release([shop], _fact("repository_dispatch", payload))
 
 

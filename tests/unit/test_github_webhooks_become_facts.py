@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from fluxgate.connector.github_events import (
     WorkflowRunFact,
     parse_github_event,
 )
+from fluxgate.github import PullRequest, Review, WorkflowRun
 from fluxgate.github.pr_text import Promotion, body_with_marker
 
 EXAMPLES = (Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "@octokit"
@@ -73,9 +75,14 @@ def test_a_merged_promotion_pr_carries_the_merge_result_and_the_promotion() -> N
               body=body_with_marker(promotion, "## Changes\n- web: 1.0.0 -> 1.1.0"))
     fact = parse_github_event("pull_request", payload)
     assert fact == PullRequestFact(
-        repo="Codertocat/Hello-World", number=2, action="closed", merged=True, merge_sha="a" * 40,
-        merged_by="approver", url="https://github.com/Codertocat/Hello-World/pull/2", head_branch="changes",
-        head_sha=pr["head"]["sha"], base_branch="master", promotion=promotion,
+        action="closed",
+        pull_request=PullRequest(
+            repo="Codertocat/Hello-World", number=2, url="https://github.com/Codertocat/Hello-World/pull/2",
+            title="Update the README with new information.", state="closed", merged=True,
+            merge_sha="a" * 40, merged_by="approver", head_branch="changes", head_sha=pr["head"]["sha"],
+            base_branch="master", promotion=promotion,
+        ),
+        closed_by="Codertocat",
     )
 
 
@@ -84,16 +91,17 @@ def test_a_closed_unmerged_pr_has_no_merge_sha_even_though_github_sends_its_test
     assert payload["pull_request"]["merge_commit_sha"]
     fact = parse_github_event("pull_request", payload)
     assert isinstance(fact, PullRequestFact)
-    # `merged_by` names who closed it: the one who rejected the promotion
-    assert (fact.action, fact.merged, fact.merge_sha, fact.merged_by) == ("closed", False, None, "Codertocat")
-    assert fact.promotion is None  # not a PR fluxgate opened
+    pr = fact.pull_request
+    assert (fact.action, pr.merged, pr.merge_sha, pr.merged_by) == ("closed", False, None, None)
+    assert fact.closed_by == "Codertocat"  # who closed it: the one who rejected the promotion
+    assert pr.promotion is None  # not a PR fluxgate opened
 
 
 def test_a_marker_that_is_not_a_promotion_is_no_promotion() -> None:
     payload = example("pull_request", "opened")
     payload["pull_request"]["body"] = '<!-- fluxgate:promotion {"app": "shop"} -->'
     fact = parse_github_event("pull_request", payload)
-    assert isinstance(fact, PullRequestFact) and fact.promotion is None
+    assert isinstance(fact, PullRequestFact) and fact.pull_request.promotion is None
     payload["pull_request"]["body"] = None
     assert parse_github_event("pull_request", payload) is not None
 
@@ -104,12 +112,14 @@ def test_a_review_on_a_promotion_pr() -> None:
     payload["review"]["state"] = "APPROVED"
     payload["pull_request"]["body"] = body_with_marker(promotion, "summary")
     fact = parse_github_event("pull_request_review", payload)
-    assert fact == ReviewFact(repo="Codertocat/Hello-World", number=2, action="submitted", state="approved",
-                              user="Codertocat", commit_id="ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+    review = Review(user="Codertocat", state="APPROVED", commit="ec26c3e57ca3a959ca5aad62de7213c562f8c821")
+    assert fact == ReviewFact(repo="Codertocat/Hello-World", number=2, action="submitted", review=review,
                               promotion=promotion)
+    payload["review"]["state"] = "changes_requested"  # as webhooks spell it: the REST API's spelling here
     payload["review"]["user"] = None
     fact = parse_github_event("pull_request_review", payload)
-    assert isinstance(fact, ReviewFact) and fact.user is None
+    assert isinstance(fact, ReviewFact) and fact.review.user is None
+    assert fact.review.state == "CHANGES_REQUESTED"
 
 
 def test_push_workflow_run_dispatch_and_ping_facts() -> None:
@@ -118,10 +128,15 @@ def test_push_workflow_run_dispatch_and_ping_facts() -> None:
                             after="6113728f27ae82c7b1a177c8d03f9e96e0adf246", pusher="Codertocat")
     run = parse_github_event("workflow_run", ALL["workflow_run"][1])
     assert run == WorkflowRunFact(
-        repo="octo-org/octo-repo", name="", status="completed", conclusion="success",
-        head_sha="3484a3fb816e0859fd6e1cea078d76385ff50625", head_branch="master",
-        url="https://github.com/octo-org/octo-repo/actions/runs/289782451", action="completed",
-        path=".github/workflows/test.yml", id=289782451,
+        action="completed",
+        run=WorkflowRun(
+            repo="octo-org/octo-repo", id=289782451, name="", path=".github/workflows/test.yml",
+            event="repository_dispatch", head_branch="master",
+            head_sha="3484a3fb816e0859fd6e1cea078d76385ff50625",
+            status="completed", conclusion="success",
+            html_url="https://github.com/octo-org/octo-repo/actions/runs/289782451",
+            created_at=datetime.fromisoformat(ALL["workflow_run"][1]["workflow_run"]["created_at"]),
+        ),
     )
     payload = example("repository_dispatch")
     payload["client_payload"] = {"app": "shop", "version": "1.1.0"}

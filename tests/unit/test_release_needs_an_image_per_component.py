@@ -9,7 +9,7 @@ import pytest
 from projects import EXAMPLES
 
 from fluxgate.config import PipelineConfig, load_config
-from fluxgate.errors import ConfigError
+from fluxgate.errors import UsageError
 from fluxgate.release import ImageRef, build_release
 
 DIGEST = "sha256:" + "ab" * 32
@@ -21,7 +21,7 @@ def shop() -> PipelineConfig:
 
 
 def refused(config: PipelineConfig, images: list[str], version: str | None = None) -> str:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(UsageError) as caught:
         build_release(config, images, version)
     return str(caught.value)
 

@@ -12,7 +12,7 @@ import yaml
 
 from fluxgate.config import HttpCheck, PipelineConfig, load_config
 from fluxgate.connector.triggers import DISPATCH_EVENT
-from fluxgate.stage import FLOW_NAME, StageRequest, next_step, pause_key, run_http_checks
+from fluxgate.stage import FLOW_NAME, PauseKey, StageRequest, Wait, next_step, run_http_checks
 from tests.cli.conftest import EXAMPLES
 from tests.http_service import scripted_service
 
@@ -41,7 +41,8 @@ def test_runs_and_waits_are_named_per_the_contract() -> None:
     request = StageRequest(app="shop", version="1.4.2", env="dev", images={"web": "w:1"}, config="f.yaml")
     assert request.run_name == "shop@1.4.2 -> dev"
     assert request.to("staging").run_name == "shop@1.4.2 -> staging"
-    assert [pause_key("await-flux", n) for n in (1, 2, 3)] == ["await-flux", "await-flux-2", "await-flux-3"]
+    keys = [str(PauseKey(wait=Wait.FLUX, attempt=n)) for n in (1, 2, 3)]
+    assert keys == ["await-flux", "await-flux-2", "await-flux-3"]
 
 
 @pytest.fixture

@@ -129,11 +129,11 @@ def test_the_watchdog_looks_after_the_interval_and_then_once_per_interval(tmp_pa
 
 def test_an_unreadable_kubeconfig_is_refused_at_start_naming_the_file(tmp_path: Path) -> None:
     from fluxgate.connector.kube import KubeReader
-    from fluxgate.errors import ConfigError
+    from fluxgate.errors import SettingsError
 
     broken = tmp_path / "kubeconfig"
     broken.write_text("apiVersion: v1\nkind: Config\ncontexts: 7\n")
-    with pytest.raises(ConfigError, match=f"^{broken}: not a usable kubeconfig"):
+    with pytest.raises(SettingsError, match=f"^{broken}: not a usable kubeconfig"):
         KubeReader(broken)
-    with pytest.raises(ConfigError, match="not a usable kubeconfig"):
+    with pytest.raises(SettingsError, match="not a usable kubeconfig"):
         KubeReader(tmp_path / "missing")

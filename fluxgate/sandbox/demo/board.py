@@ -10,18 +10,23 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fluxgate.connector.resume import tags_of
+from fluxgate.errors import one_line
 from fluxgate.sandbox.flux import FluxCluster, SentEvent
+from fluxgate.stage import RunState, StageRun, Wait
 
 __all__ = ["Board", "RunRow"]
 
-_WAITS = {"await-merge": "waiting for the PR's merge", "await-flux": "waiting for Flux", "soak": "soaking"}
+_WAITS = {
+    Wait.MERGE: "waiting for the PR's merge",
+    Wait.FLUX: "waiting for Flux",
+    Wait.VERIFY: "waiting for verification workflows",
+    Wait.SOAK: "soaking",
+}
 _OUTCOMES = ("ReconciliationSucceeded", "HealthCheckFailed", "ValidationFailed", "BuildFailed")
 _STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "CANCELLED": "yellow", "PAUSED": "cyan"}
 
@@ -35,20 +40,20 @@ class RunRow:
     revision: str
 
     @classmethod
-    def of(cls, run: Any) -> RunRow:
-        state = run.state
-        kind = state.type.value if state else "SCHEDULED"
-        tags = tags_of(list(run.tags))
-        if kind == "PAUSED":
-            key = state.state_details.pause_key or ""
-            step = _WAITS.get(key.rsplit("-", 1)[0] if key[-1:].isdigit() else key, key)
-        elif kind in ("SCHEDULED", "PENDING"):
+    def of(cls, run: StageRun) -> RunRow:
+        state = run.state or RunState.SCHEDULED
+        tags = run.stage
+        if state == RunState.PAUSED:
+            wait = run.waiting_at
+            step = _WAITS[wait.wait] if wait else str(run.pause_key)
+        elif state in (RunState.SCHEDULED, RunState.PENDING):
             step = "starting"
-        elif kind == "RUNNING":
+        elif state == RunState.RUNNING:
             step = "running"
         else:
-            step = (state.message or state.name or "").splitlines()[0] if state else ""
-        return cls(run.name, kind, step, tags.get("pr", "").rpartition("/")[2], tags.get("sha", "")[:12])
+            step = one_line(run.message or run.state_name or "")
+        pr = f"{tags.pr.repo.rpartition('/')[2]}#{tags.pr.number}" if tags and tags.pr else ""
+        return cls(run.name, state.value, step, pr, ((tags.sha if tags else None) or "")[:12])
 
 
 class Board:
@@ -63,11 +68,11 @@ class Board:
     def _note(self, text: str) -> None:
         self.lines.append(f"{time.monotonic() - self.started:6.1f}s  {text}")
 
-    def update_runs(self, runs: list[Any]) -> list[str]:
+    def update_runs(self, runs: list[StageRun]) -> list[str]:
         """Take Prefect's view of the stage runs; returns the lines of what changed."""
         with self._lock:
             before = len(self.lines)
-            for run in sorted(runs, key=lambda r: r.created):
+            for run in sorted(runs, key=lambda r: r.created.timestamp() if r.created else 0.0):
                 row = RunRow.of(run)
                 old = self.runs.get(row.name)
                 if old is None or (old.state, old.step) != (row.state, row.step):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,15 @@ from typing import Any
 import httpx
 
 from fluxgate.config import PipelineConfig, load_config
-from fluxgate.connector.resume import tags_of
-from fluxgate.errors import FluxgateError
+from fluxgate.errors import PermanentError, one_line
+from fluxgate.prefect_api import PrefectApi, connect
 from fluxgate.release import build_release
 from fluxgate.runs import create_stage_run, stage_runs
 from fluxgate.sandbox.demo.board import Board
 from fluxgate.sandbox.demo.project import seed
 from fluxgate.sandbox.flux import SimulatedFlux, clusters_of
 from fluxgate.sandbox.stack import FLUX_KEY, TOKEN, Stack
-from fluxgate.stage import StageRequest
+from fluxgate.stage import FINAL_STATES, RunState, StageRequest, StageRun, Wait
 
 __all__ = ["BAD_IMAGE", "REVIEWER", "DemoFailed", "Ending", "Story", "play"]
 
@@ -41,7 +42,7 @@ REVIEWER_TOKEN = "ghp_janeopsreviewer00000000000000000000"
 BAD_IMAGE = "ghcr.io/acme/shop-web:1.1.0"  # the staging cluster cannot run it: its health check fails
 
 
-class DemoFailed(FluxgateError):
+class DemoFailed(PermanentError):
     """The story did not end as told: names the stage run or the step, and where the logs are."""
 
 
@@ -55,7 +56,8 @@ class Story:
     config: PipelineConfig | None = None
     timeout: float = 180.0
     live: bool = False  # a live board shows the changes: no line per change then
-    _client: Any = field(default=None, repr=False)
+    _api: PrefectApi | None = field(default=None, repr=False)
+    _session: ExitStack = field(default_factory=ExitStack, repr=False)
 
     # -- set-up ----------------------------------------------------------------------------------
     def start(self, board: Callable[[PipelineConfig], Board]) -> None:
@@ -98,15 +100,16 @@ class Story:
         config = self._config()
         release = build_release(config, images, version)
         request = StageRequest.of(release, config.environments[0].name, str(config.file.resolve()))
-        create_stage_run(self.client, request)
+        create_stage_run(self.api, request)
         self._note(f"released {request.app}@{version}: {', '.join(images.values())}")
 
-    def approve_and_merge(self, run: Any) -> None:
+    def approve_and_merge(self, run: StageRun) -> None:
         """The reviewer reads the PR in GitHub, approves it and merges it (the method the config asks)."""
         assert self.stack is not None and self.stack.github is not None
-        tags = tags_of(list(run.tags))
-        number = int(tags["pr"].rpartition("#")[2])
-        env = self._config().environment(tags["env"])
+        tags = run.stage
+        assert tags is not None and tags.pr is not None, run.tags
+        number = tags.pr.number
+        env = self._config().environment(tags.env)
         base = f"{self.stack.github.url}/repos/{self._config().manifests.repo}"
         auth = {"Authorization": f"token {REVIEWER_TOKEN}"}
         with httpx.Client(base_url=base, headers=auth, timeout=10) as github:
@@ -121,12 +124,12 @@ class Story:
         self._note(f"{REVIEWER} approved and merged PR #{number}")
 
     # -- watching --------------------------------------------------------------------------------
-    def wait_for(self, what: str, found: Callable[[dict[str, Any]], Any]) -> Any:
+    def wait_for(self, what: str, found: Callable[[dict[str, StageRun]], Any]) -> Any:
         """Refresh the board until `found(runs by name)` is truthy; a stage that ends otherwise than the
         story says fails the demo with its own message."""
         deadline = time.monotonic() + self.timeout
         while True:
-            runs = {r.name: r for r in stage_runs(self.client, self._config().app)}
+            runs = {r.name: r for r in stage_runs(self.api, self._config().app)}
             assert self.board is not None
             changes = self.board.update_runs(list(runs.values()))
             if not self.live:
@@ -140,18 +143,15 @@ class Story:
             time.sleep(0.3)
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            from prefect.client.orchestration import get_client
-
-            self._client = get_client(sync_client=True)
-            self._client.__enter__()
-        return self._client
+    def api(self) -> PrefectApi:
+        """The story's session with the stack's Prefect server, opened on first use."""
+        if self._api is None:
+            self._api = self._session.enter_context(connect(check=False))
+        return self._api
 
     def close_client(self) -> None:
-        if self._client is not None:
-            self._client.__exit__(None, None, None)
-            self._client = None
+        self._session.close()
+        self._api = None
 
     def _config(self) -> PipelineConfig:
         assert self.config is not None
@@ -169,27 +169,23 @@ def pr_reviewers(pr: dict[str, Any]) -> list[str]:
     return users + [f"@{t.get('slug', t.get('name'))}" for t in pr.get("requested_teams") or []] or ["anyone"]
 
 
-def state(runs: dict[str, Any], name: str) -> str | None:
-    run = runs.get(name)
-    return run.state_type.value if run is not None and run.state_type else None
-
-
-def ended(runs: dict[str, Any], name: str, expected: str) -> bool:
+def ended(runs: dict[str, StageRun], name: str, expected: RunState) -> bool:
     """True once `name` ended as `expected`; a different ending is the story going wrong."""
-    now = state(runs, name)
-    if now in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and now != expected:
-        message = runs[name].state.message or ""
-        raise DemoFailed(f"{name} ended {now.lower()}, expected {expected.lower()}: {message}".rstrip(": "))
+    run = runs.get(name)
+    now = run.state if run is not None else None
+    if run is not None and now in FINAL_STATES and now != expected:
+        ending = f"{name} ended {str(now).lower()}, expected {expected.lower()}"
+        raise DemoFailed(f"{ending}: {run.message}" if run.message else ending)
     return now == expected
 
 
-def paused_at(runs: dict[str, Any], name: str, key: str) -> Any:
+def paused_at(runs: dict[str, StageRun], name: str, wait: Wait) -> StageRun | None:
     run = runs.get(name)
     if run is None:
         return None
-    ended(runs, name, "PAUSED")  # raises if it ended instead
-    details = run.state.state_details if run.state else None
-    return run if state(runs, name) == "PAUSED" and details and details.pause_key == key else None
+    ended(runs, name, RunState.PAUSED)  # raises if it ended instead
+    key = run.waiting_at
+    return run if key is not None and key.wait == wait else None
 
 
 @dataclass(frozen=True)
@@ -213,11 +209,11 @@ def play(story: Story) -> Ending:
     def images(version: str, **tags: str) -> dict[str, str]:
         return {c: f"{comp.image}:{tags.get(c, version)}" for c, comp in config.components.items()}
 
-    def prod_waits(runs: dict[str, Any]) -> Any:
+    def prod_waits(runs: dict[str, StageRun]) -> StageRun | None:
         for env in envs[:-1]:
             if name("1.0.0", env) in runs:
-                ended(runs, name("1.0.0", env), "COMPLETED")
-        return paused_at(runs, name("1.0.0", last), "await-merge")
+                ended(runs, name("1.0.0", env), RunState.COMPLETED)
+        return paused_at(runs, name("1.0.0", last), Wait.MERGE)
 
     story.release("1.0.0", images("1.0.0"))
     waiting = story.wait_for(f"{name('1.0.0', last)} waiting for a review", prod_waits)
@@ -226,19 +222,19 @@ def play(story: Story) -> Ending:
 
     rollback = f"{name('1.0.0', middle)} (rollback from 1.1.0)"
 
-    def settled(runs: dict[str, Any]) -> dict[str, Any] | None:
+    def settled(runs: dict[str, StageRun]) -> dict[str, StageRun] | None:
         done = [
-            ended(runs, name("1.0.0", last), "COMPLETED"),
-            ended(runs, name("1.1.0", first), "COMPLETED"),
-            ended(runs, name("1.1.0", middle), "FAILED"),
-            ended(runs, rollback, "COMPLETED"),
+            ended(runs, name("1.0.0", last), RunState.COMPLETED),
+            ended(runs, name("1.1.0", first), RunState.COMPLETED),
+            ended(runs, name("1.1.0", middle), RunState.FAILED),
+            ended(runs, rollback, RunState.COMPLETED),
         ]
         return runs if all(done) else None
 
     runs = story.wait_for(f"1.0.0 live in {last}, 1.1.0 stopped in {middle} and rolled back", settled)
     if name("1.1.0", last) in runs:
         raise DemoFailed(f"{name('1.1.0', last)} exists: a release that failed {middle} was promoted")
-    failure = (runs[name("1.1.0", middle)].state.message or "").splitlines()[0]
+    failure = one_line(runs[name("1.1.0", middle)].message or "")
     return Ending(
         [
             f"{app}@1.0.0 is live and healthy in {', '.join(envs)} ({REVIEWER} approved {last}).",

@@ -1,9 +1,11 @@
-"""`fluxgate demo`: the whole product on this machine, on the embedded example app.
+"""The sandbox's commands: `fluxgate demo` (the whole product on this machine, on the embedded example
+app) and `fluxgate sandbox github` (the emulated GitHub on its own, for local runs).
 
-A Prefect server, the emulated GitHub, the connector, a `fluxgate serve` runner and a simulated
-Flux start under one data folder; then two releases run through them (see
-`fluxgate.sandbox.demo.scenario`). Everything stops at the end, unless `--keep` leaves it running to
-explore the Prefect UI and the emulated GitHub's API.
+`fluxgate.cli` registers them when the sandbox is installed (`register`); the production image ships
+without the sandbox, and its `fluxgate` has neither command. The demo starts a Prefect server, the
+emulated GitHub, the connector, a `fluxgate serve` runner and a simulated Flux under one data folder,
+then runs two releases through them (`fluxgate.sandbox.demo.scenario`). Everything stops at the end,
+unless `--keep` leaves it running to explore the Prefect UI and the emulated GitHub's API.
 """
 
 from __future__ import annotations
@@ -12,16 +14,29 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from fluxgate.cli.app import app, user_errors
+from fluxgate.errors import UsageError
+
+__all__ = ["register"]
+
+Command = Callable[..., Any]
 
 
-@app.command()
-@user_errors
+def register(app: typer.Typer, user_errors: Callable[[Command], Command]) -> None:
+    """Add `demo` and `sandbox github` to the `fluxgate` command line."""
+    app.command()(user_errors(demo))
+    sandbox = typer.Typer(
+        help="Local stand-ins for GitHub (and later Flux), for tests and demos.", no_args_is_help=True
+    )
+    sandbox.command("github")(user_errors(github_command))
+    app.add_typer(sandbox, name="sandbox")
+
+
 def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave everything running at the end (Ctrl-C stops it).")
@@ -110,3 +125,45 @@ def _linger(console: Any, story: Any) -> None:
             time.sleep(1)
     except KeyboardInterrupt:
         console.print("stopping")
+
+
+def github_command(
+    data: Annotated[Path, typer.Option("--data", help="Folder for the bare repositories and state.json.")],
+    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1.")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    token: Annotated[
+        list[str] | None, typer.Option("--token", help="LOGIN=TOKEN accepted for API and git calls; repeat.")
+    ] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", help="OWNER/NAME to create if missing (branch main); repeat."),
+    ] = None,
+    latency: Annotated[
+        float, typer.Option("--latency", help="Seconds added to each API answer, like GitHub's (benchmarks).")
+    ] = 0.0,
+    record_bodies: Annotated[
+        bool, typer.Option("--record-bodies", help="Keep answered JSON in the request log (benchmarks).")
+    ] = False,
+) -> None:
+    """Serve the emulated GitHub REST API and git over HTTP until interrupted."""
+    from fluxgate.sandbox.github import Emulator, serve
+
+    if not (1 <= port <= 65535):
+        raise UsageError(f"--port {port}: must be between 1 and 65535")
+    emulator = Emulator(data)
+    try:
+        for item in token or []:
+            login, sep, secret = item.partition("=")
+            if not sep or not login or not secret:
+                raise UsageError(f"--token {login or item}=…: expected LOGIN=TOKEN")
+            emulator.add_token(secret, login)
+        for name in repo or []:
+            if name.lower() not in emulator.state.repos:
+                try:
+                    emulator.create_repo(name)
+                except ValueError as exc:
+                    raise UsageError(f"--repo {name}: {exc}") from None
+    finally:
+        emulator.close()
+    typer.echo(f"GitHub emulator on http://{host}:{port} (data: {data})", err=True)
+    serve(data, host, port, latency=latency, record_bodies=record_bodies)
