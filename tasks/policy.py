@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from prefect import Task
+from prefect.client.schemas.objects import State, TaskRun
+
 from fluxgate.errors import RetryableError
 
 __all__ = ["TRANSIENT", "is_transient"]
 
 
-def is_transient(_task: Any, _task_run: Any, state: Any) -> bool:
+def is_transient(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
     """Prefect's `retry_condition_fn`: the failed state carries the exception the task raised."""
     error = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
     return isinstance(error, RetryableError)

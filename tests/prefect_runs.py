@@ -1,4 +1,4 @@
-"""Driving a suspending flow without a worker, as DESIGN.md's Prefect facts describe: save it as a
+"""Driving a suspending flow without a worker (docs/architecture.md, "Testing the flows"): save it as a
 deployment, create a run, execute it in-process until it suspends; after a resume, execute it again."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 import github
 import requests
 
-from fluxgate.errors import PermanentError, RetryableError
+from fluxgate.errors import PermanentError, RetryableError, one_line
 
 __all__ = [
     "GitHubAuthError",
@@ -86,7 +86,7 @@ _CAUSE = {
 def github_message(data: Any) -> str:
     """GitHub's own explanation: `message` plus the first `errors[].message`, one line."""
     if not isinstance(data, dict):
-        return str(data or "").strip().splitlines()[0] if data else ""
+        return one_line(data) if data else ""
     message = str(data.get("message") or "")
     for error in data.get("errors") or []:
         if isinstance(error, dict) and error.get("message"):

@@ -1,4 +1,4 @@
-"""What a waiting stage is resumed with (DESIGN.md "Run inputs"): the connector sends these shapes,
+"""What a waiting stage is resumed with (`contract.Wait.input`): the connector sends these shapes,
 the flow reads them back through Prefect's RunInput subclasses of the same models."""
 
 from __future__ import annotations
