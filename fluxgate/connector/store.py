@@ -289,12 +289,13 @@ class Store:
         claimed = [Delivery(row[0], Source(row[1]), *row[2:]) for row in rows]
         return sorted(claimed, key=lambda d: d.id)
 
-    def _finish(self, delivery_id: int, state: DeliveryState, note: str | None) -> None:
+    def _finish(self, delivery_id: int, state: DeliveryState, note: str | None, **more: Any) -> None:
+        """Settle a claimed delivery: its new state and note, its claim released."""
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == delivery_id)
-                .values(state=state, note=note, claimed_by=None, claimed_until=None)
+                .values(state=state, note=note, claimed_by=None, claimed_until=None, **more)
             )
 
     def done(self, delivery_id: int, note: str | None = None) -> None:
@@ -305,37 +306,17 @@ class Store:
 
     def park(self, delivery_id: int, attempts: int, note: str) -> None:
         """Give up on a delivery that can never succeed as it stands (listed as failed, kept)."""
-        with self._tx() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == delivery_id)
-                .values(
-                    attempts=attempts + 1,
-                    note=note[:1000],
-                    claimed_by=None,
-                    claimed_until=None,
-                    state=DeliveryState.FAILED,
-                )
-            )
+        self._finish(delivery_id, DeliveryState.FAILED, note[:1000], attempts=attempts + 1)
 
     def retry_later(
         self, delivery_id: int, attempts: int, error: str, delay: float, max_attempts: int
     ) -> bool:
         """Back off; after `max_attempts` the delivery is parked as failed (listed, never dropped)."""
         exhausted = attempts + 1 >= max_attempts
-        with self._tx() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == delivery_id)
-                .values(
-                    attempts=attempts + 1,
-                    note=error[:1000],
-                    next_attempt_at=time.time() + delay,
-                    claimed_by=None,
-                    claimed_until=None,
-                    state=DeliveryState.FAILED if exhausted else DeliveryState.PENDING,
-                )
-            )
+        state = DeliveryState.FAILED if exhausted else DeliveryState.PENDING
+        self._finish(
+            delivery_id, state, error[:1000], attempts=attempts + 1, next_attempt_at=time.time() + delay
+        )
         return not exhausted
 
     # -- effects --------------------------------------------------------------------------------
