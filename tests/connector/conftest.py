@@ -25,6 +25,7 @@ from fluxgate.connector.signatures import flux_signature, github_signature
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES, FLUXGATE
 from tests.conftest import TOKEN
+from tests.prefect_runs import cancel_started, started_any
 from tests.servers import wait_until_up
 
 FLUX_KEY = "flux-hmac-key-for-tests"
@@ -137,6 +138,14 @@ class ConnectorProcess:
                 return listing
             assert time.monotonic() < deadline, listing
             time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_left_waiting(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stage runs a test left paused are cancelled after it, so no later test's connector finds them."""
+    yield
+    if started_any():
+        cancel_started(request.getfixturevalue("prefect_api"))
 
 
 @pytest.fixture

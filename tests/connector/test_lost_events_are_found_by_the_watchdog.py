@@ -47,7 +47,7 @@ def _statuses(github: RunningEmulator, repo: str, sha: str) -> dict[str, str]:
 
 
 def _dev_tags(sha: str) -> list[str]:
-    return ["fluxgate.release:shop@1.0.0", "fluxgate.env:dev", f"fluxgate.sha:{sha}"]
+    return ["fluxgate.release:shop@1.0.0-watchdog", "fluxgate.env:dev", f"fluxgate.sha:{sha}"]
 
 
 def _gateway(github: RunningEmulator, cache: Path) -> GitHubGateway:
@@ -109,9 +109,8 @@ def test_a_failure_read_from_the_cluster_fails_the_wait_with_fluxs_message(
         "Kustomization", "flux-system", "shop", "False", "HealthCheckFailed",
         "timeout waiting for: [Deployment/shop-staging/web status: 'InProgress']", f"main@sha1:{sha}",
     ))
-    run = start_until_paused(
-        waits_for_flux, ["fluxgate.release:shop@1.1.0", "fluxgate.env:staging", f"fluxgate.sha:{sha}"]
-    )
+    tags = ["fluxgate.release:shop@1.1.0-watchdog", "fluxgate.env:staging", f"fluxgate.sha:{sha}"]
+    run = start_until_paused(waits_for_flux, tags)
     assert any("resumed" in line for line in _wait_and_sweep(processing))
     result = run_again(waits_for_flux, run).result()
     assert result["healthy"] is False
@@ -173,14 +172,13 @@ def test_a_lost_merge_webhook_is_read_from_the_pull_request(
 
     processing = make_processing(watchdog_after=AFTER)
     gw = _gateway(github, tmp_path)
-    outcome = promote(gw, manifests_repo, "main", Promotion(app="shop", env="dev", version="3.0.0"),
+    outcome = promote(gw, manifests_repo, "main", Promotion(app="shop", env="dev", version="3.0.0-watchdog"),
                       {"dev/a.yaml": b"version: 3\n"}, ["dev"], "summary")
     assert outcome.pull_request is not None
     number = outcome.pull_request.number
-    run = start_until_paused(
-        waits_for_merge,
-        ["fluxgate.release:shop@3.0.0", "fluxgate.env:dev", f"fluxgate.pr:{manifests_repo}#{number}"],
-    )
+    pr = f"fluxgate.pr:{manifests_repo}#{number}"
+    tags = ["fluxgate.release:shop@3.0.0-watchdog", "fluxgate.env:dev", pr]
+    run = start_until_paused(waits_for_merge, tags)
     merge_sha = gw.merge(manifests_repo, number, "squash")  # no webhook reaches the connector
     lines = _wait_and_sweep(processing)
     assert f"watchdog: {manifests_repo}#{number} was merged (from github)" in lines
