@@ -41,6 +41,12 @@ WaitInput = MergeResult | FluxResult | VerifyResult | SoakResult
 _FROZEN = ConfigDict(frozen=True)
 
 
+def _number(text: str) -> int | None:
+    """A count, an id or a time as a tag spells it; None for anything else (a person's typo, or a
+    thousand digits that Python would refuse to read)."""
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
 class Wait(StrEnum):
     """The suspensions of a stage, in the order a stage reaches them."""
 
@@ -80,9 +86,10 @@ class PauseKey(BaseModel):
         for wait in Wait:
             if key == wait.value:
                 return cls(wait=wait)
-            attempt = (key or "").removeprefix(f"{wait.value}-")
-            if attempt != key and attempt.isdigit() and int(attempt) >= 2:
-                return cls(wait=wait, attempt=int(attempt))
+            rest = (key or "").removeprefix(f"{wait.value}-")
+            attempt = _number(rest) if rest != key else None
+            if attempt is not None and attempt >= 2 and str(attempt) == rest:
+                return cls(wait=wait, attempt=attempt)
         return None
 
 
@@ -99,8 +106,9 @@ class PullRef(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> PullRef | None:
-        repo, _, number = text.rpartition("#")
-        return cls(repo=repo, number=int(number)) if repo and number.isdigit() else None
+        repo, _, digits = text.rpartition("#")
+        number = _number(digits)
+        return cls(repo=repo, number=number) if repo and number is not None else None
 
 
 class WorkflowRef(BaseModel):
@@ -201,7 +209,6 @@ class StageTags(BaseModel):
         app, at, version = found.get("release", "").partition("@")
         if not (app and at and version and found.get("env")):
             return None
-        due = found.get("due", "")
         return cls(
             app=app,
             version=version,
@@ -210,11 +217,11 @@ class StageTags(BaseModel):
             sha=found.get("sha") or None,
             automerge=AutoMerge.parse(found.get("automerge", "")),
             workflows=tuple(_workflow_refs(found.get("workflows", ""))),
-            due=int(due) if due.isdigit() else None,
+            due=_number(found.get("due", "")),
             attempts={
-                wait: int(found[f"attempt.{wait.value}"])
+                wait: attempt
                 for wait in Wait
-                if found.get(f"attempt.{wait.value}", "").isdigit()
+                if (attempt := _number(found.get(f"attempt.{wait.value}", ""))) is not None and attempt >= 2
             },
         )
 
@@ -234,7 +241,7 @@ class StageTags(BaseModel):
 def _workflow_refs(value: str) -> list[WorkflowRef]:
     refs = []
     for part in value.split(","):
-        repo, _, number = part.rpartition("#")
-        if repo and number.isdigit():
-            refs.append(WorkflowRef(repo=repo, run_id=int(number)))
+        repo, _, digits = part.rpartition("#")
+        if repo and (run_id := _number(digits)) is not None:
+            refs.append(WorkflowRef(repo=repo, run_id=run_id))
     return refs

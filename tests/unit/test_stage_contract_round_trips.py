@@ -61,7 +61,8 @@ def test_tags_a_person_broke_are_skipped_not_fatal() -> None:
     tags = StageTags.from_tags([
         "fluxgate.release:shop@1.0.0", "fluxgate.env:dev", "fluxgate.pr:no-number", "fluxgate.due:soon",
         "fluxgate.automerge:fast:abc", "fluxgate.workflows:acme/shop#x,#3,acme/shop#7",
-        "fluxgate.attempt.await-flux:two", "fluxgate.attempt.await-nothing:3",
+        "fluxgate.attempt.await-flux:two", "fluxgate.attempt.await-nothing:3", "fluxgate.attempt.soak:1",
+        f"fluxgate.attempt.await-verify:{'9' * 5000}",  # more digits than Python reads: skipped, not raised
     ])
     assert tags == StageTags(
         app="shop", version="1.0.0", env="dev", workflows=(WorkflowRef(repo="acme/shop", run_id=7),)
@@ -84,6 +85,8 @@ def test_a_failed_answer_moves_the_wait_to_a_new_pause_key() -> None:
     ("await-verify-2", PauseKey(wait=Wait.VERIFY, attempt=2)),
     ("soak-12", PauseKey(wait=Wait.SOAK, attempt=12)),
     ("await-flux-1", None),  # the first attempt has no number
+    ("await-flux-02", None),
+    (f"soak-{'9' * 5000}", None),
     ("await-flux-", None),
     ("await-fluxes", None),
     ("approve", None),  # a pause of someone else's
