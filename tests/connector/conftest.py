@@ -199,7 +199,7 @@ class ConnectorProcess:
     def kill(self) -> None:
         """`kill -9` of the whole connector (both processes, as when its container dies): no chance to
         flush or finish anything."""
-        assert self.proc is not None, "kill() needs the connector as a process: mark the test connector_process"
+        assert self.proc is not None, "kill() needs the connector's process: mark the test connector_process"
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.communicate(timeout=10)
 
