@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -62,6 +63,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     worker: dict[str, Any] = getattr(config, "workerinput", {})
     if GROUPS_DIR in worker:
         write_groups(Path(worker[GROUPS_DIR]), worker["workerid"], items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context_per_trust_setting() -> Iterator[None]:
+    """httpx builds a TLS context from certifi's CA bundle (~35 ms of CPU) for every client, even one
+    that only talks plain HTTP to 127.0.0.1; the tests' polls, the in-process connector's sweeps and
+    Prefect's clients make thousands a session. In this process, clients that ask for the default
+    verification share one context per trust setting (a context is safe to share); a client given
+    its own context or `verify=False` is left alone."""
+    import httpx._transports.default as transports
+
+    build = transports.create_ssl_context
+    built: dict[tuple[str | None, str | None] | None, ssl.SSLContext] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        trust = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else None
+        if trust not in built:
+            built[trust] = build(verify=True, cert=None, trust_env=trust_env)
+        return built[trust]
+
+    transports.create_ssl_context = shared
+    yield
+    transports.create_ssl_context = build
 
 
 @pytest.fixture(scope="session", autouse=True)
