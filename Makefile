@@ -30,8 +30,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): much of the suite waits on servers and subprocesses. `loadgroup` keeps the
+# tests on the Prefect server on one worker (one server to start) and the demo's tests together (one run).
+# The slowest 25 are listed at the end, so a slower suite shows where.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 unit: $(STAMP) $(NPM_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint unit
 

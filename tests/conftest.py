@@ -1,19 +1,111 @@
 """Session-wide real servers shared by test packages: one Prefect server (SQLite) and one emulated
-GitHub per test session; each test gets its own repository in it (`manifests_repo`)."""
+GitHub per test session; each test gets its own repository in it (`manifests_repo`).
+
+Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) a session is one worker: each worker
+starts the servers it needs. Every test that needs the Prefect server is sent to one worker (group
+`prefect`, see tests/scheduling.py), so only one server starts and migrates its database.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import ssl
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from fluxgate.sandbox.github import RunningEmulator, start_in_thread
 from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port
+from tests.scheduling import GROUPS_DIR, GroupScheduling, new_groups_dir, write_groups
 from tests.servers import wait_until_up
+
+# Hypothesis: the default profile locally; on CI (`CI` set, or HYPOTHESIS_PROFILE=ci) no deadline, since a
+# loaded 2-core machine running two workers makes a 200 ms deadline flaky. The tests that matter already
+# set their own example counts (the whole Hypothesis part takes ~9 s), so the CI profile keeps them.
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+# -- pytest-xdist: groups of tests that share a worker (see tests/scheduling.py) ---------------------
+_GROUPS = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
+        config.stash[_GROUPS] = new_groups_dir()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _GROUPS in config.stash:
+        shutil.rmtree(config.stash[_GROUPS], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput[GROUPS_DIR] = str(node.config.stash[_GROUPS])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling | None:
+    if config.getoption("dist") != "loadgroup":
+        return None
+    return GroupScheduling(config, log, config.stash[_GROUPS])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    worker: dict[str, Any] = getattr(config, "workerinput", {})
+    if GROUPS_DIR in worker:
+        write_groups(Path(worker[GROUPS_DIR]), worker["workerid"], items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context_per_trust_setting() -> Iterator[None]:
+    """httpx builds a TLS context from certifi's CA bundle (~35 ms of CPU) for every client, even one
+    that only talks plain HTTP to 127.0.0.1; the tests' polls, the in-process connector's sweeps and
+    Prefect's clients make thousands a session. In this process, clients that ask for the default
+    verification share one context per trust setting (a context is safe to share); a client given
+    its own context or `verify=False` is left alone."""
+    import httpx._transports.default as transports
+
+    build = transports.create_ssl_context
+    built: dict[tuple[str | None, str | None] | None, ssl.SSLContext] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        trust = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else None
+        if trust not in built:
+            built[trust] = build(verify=True, cert=None, trust_env=trust_env)
+        return built[trust]
+
+    transports.create_ssl_context = shared
+    yield
+    transports.create_ssl_context = build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """TMPDIR of this session (and of the processes it starts) under its pytest temp folder. The
+    gateway's git cache (`<tmp>/fluxgate-git/<owner>/<repo>.git`) is keyed by repository name, and
+    every session's emulated GitHub names its repositories alike: another xdist worker, or a test run
+    of another checkout on this machine, must not fetch into the same cache."""
+    folder = tmp_path_factory.mktemp("tmp")
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # `gettempdir()` caches its first answer
+    yield
+    if before is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before
+    tempfile.tempdir = None
 
 
 @pytest.fixture(scope="session")

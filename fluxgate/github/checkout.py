@@ -100,15 +100,16 @@ def _fetch_snapshot(
         )
     except subprocess.CalledProcessError as exc:
         said = " ".join(str(exc.stderr).replace(token, "***").split())[:200]
-        if "couldn't find remote ref" in said:
+        reason = said.replace(f"{web_url}/{repo}.git", "")  # its port or name may hold "401" or "403"
+        if "couldn't find remote ref" in reason:
             raise GitHubNotFound(
                 f"{repo} has no branch {branch!r}: create it, or fix manifests.branch"
             ) from None
-        if "Authentication failed" in said or "401" in said or "403" in said:
+        if "Authentication failed" in reason or "401" in reason or "403" in reason:
             raise GitHubAuthError(
                 f"git fetch of {repo} was refused: the token cannot read the repository"
             ) from None
-        if "not found" in said.lower() or "404" in said:
+        if "not found" in reason.lower() or "404" in reason:
             raise GitHubNotFound(
                 f"git fetch of {repo}: repository not found or not visible to the token"
             ) from None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import EXAMPLES, Run, user_error
 
 SHOP = EXAMPLES / "shop" / "fluxgate.yaml"
 
 
+@pytest.mark.console_script  # one line, exit 2, no traceback from the real script
 def test_unknown_environment_names_the_known_ones(fluxgate: Run) -> None:
     lines = user_error(fluxgate("render", "-c", str(SHOP), "--env", "qa", "-i", "web=1", "-i", "worker=1"))
     assert lines == ["error: unknown environment 'qa': fluxgate.yaml defines dev, staging, prod"]

@@ -33,6 +33,7 @@ def manifests(fluxgate: Run, tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.mark.console_script  # the README promises the console script
 def test_diff_against_a_checkout_lists_the_image_change(fluxgate: Run, manifests: Path) -> None:
     result = diff(
         fluxgate, "-e", "staging", "--against", str(manifests), "-i", "web=1.1.0", "--version", "1.1.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cli.conftest import EXAMPLES, Run
@@ -11,6 +12,7 @@ from tests.cli.conftest import EXAMPLES, Run
 SHOP = EXAMPLES / "shop" / "fluxgate.yaml"
 
 
+@pytest.mark.console_script  # the README promises the console script
 def test_render_writes_every_object_under_the_env_folder(fluxgate: Run, tmp_path: Path) -> None:
     out = tmp_path / "manifests"
     result = fluxgate(

@@ -23,6 +23,7 @@ def test_an_unknown_environment_is_named_before_prefect_is_asked(fluxgate: Run, 
     assert lines == ["error: unknown environment 'qa': fluxgate.yaml defines dev, staging, prod"]
 
 
+@pytest.mark.console_script  # deploy and status, as the README promises them
 def test_an_unreachable_prefect_server_is_one_line_with_the_url_tried(fluxgate: Run, no_prefect: str) -> None:
     for args in (("deploy", "-c", SHOP, "--env", "dev", *IMAGES), ("status", "-c", SHOP)):
         expected = f"error: Prefect server unreachable at {no_prefect}: ConnectError"

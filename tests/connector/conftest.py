@@ -1,19 +1,26 @@
-"""The connector as a real process (`fluxgate connector`), talking to the emulated GitHub over HTTP.
+"""The connector talking to the emulated GitHub over HTTP, served on a port of its own per test.
 
 Each test gets its own manifests repository and its own connector (data folder, port, keys), so
-deliveries, statuses and Deployments never leak between tests.
+deliveries, statuses and Deployments never leak between tests. The connector is served in this
+process (uvicorn in a thread, processing in threads: `Connector(settings, separate_process=False)`),
+which starts in a fraction of a second; tests marked `connector_process` get the real
+`fluxgate connector` process instead, for what only a process shows (a `kill -9`, the worker
+process's metrics).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +38,89 @@ from tests.servers import wait_until_up
 FLUX_KEY = "flux-hmac-key-for-tests"
 WEBHOOK_SECRET = "github-webhook-secret-for-tests"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "flux"
+THREADS = "connector-"  # the names of every thread the in-process connector starts begin so
+
+
+class _ConnectorLog(logging.Handler):
+    """What the connector's threads log at WARNING or above, formatted as its process would print it
+    on stderr (with tracebacks): `stop()` returns it, so "no Traceback" means the same in-process."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName and record.threadName.startswith(THREADS):
+            self.lines.append(self.format(record))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextlib.contextmanager
+def _environment(changes: dict[str, str]) -> Iterator[None]:
+    """`changes` in os.environ until exit, then the environment as it was."""
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _prefect_api_in_every_thread(url: str | None) -> Iterator[None]:
+    """Threads that Prefect's settings context does not reach (the connector's resume sweep, its
+    stage starter) read Prefect's global settings, fixed when Prefect was first imported; a
+    `fluxgate connector` process would have read PREFECT_API_URL from its environment instead."""
+    if not url:
+        yield
+        return
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL
+
+    before = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.SettingsContext(
+        profile=before.profile, settings=before.settings.copy_with_update(updates={PREFECT_API_URL: url})
+    )
+    try:
+        yield
+    finally:
+        prefect.context.GLOBAL_SETTINGS_CONTEXT = before
+
+
+@dataclass
+class InProcessServing:
+    """One in-process connector: uvicorn in a thread with the lifespan on (which starts and stops the
+    processing threads, as `fluxgate connector` does), plus what it logged."""
+
+    thread: threading.Thread
+    server: Any
+    log: _ConnectorLog
+    connector: Any
+    scope: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def stop(self) -> str:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the in-process connector did not stop"
+        processing = self.connector.processing
+        sweeper = processing._sweeper if processing is not None else None
+        if sweeper is not None:  # stop() only signals it; a sweep in progress ends within its timeouts
+            sweeper.join(timeout=30)
+        self.scope.close()
+        return self.log.text()
 
 
 @dataclass
 class ConnectorProcess:
+    """A connector on `url`: in this process unless `separate_process` (then `fluxgate connector`)."""
+
     url: str
     data: Path
     config: Path
@@ -42,8 +128,13 @@ class ConnectorProcess:
     env: dict[str, str]
     port: int
     proc: subprocess.Popen[str] | None = None
+    separate_process: bool = False
+    serving: InProcessServing | None = None
 
     def start(self) -> None:
+        if not self.separate_process:
+            self._serve_in_process()
+            return
         self.proc = subprocess.Popen(
             [
                 str(FLUXGATE),
@@ -65,14 +156,59 @@ class ConnectorProcess:
         )
         wait_until_up(f"{self.url}/healthz", self.proc, "connector", timeout=30)
 
+    def _serve_in_process(self) -> None:
+        """As `fluxgate connector` serves, with `self.env` as its environment: what differs from this
+        process's environment is set while the settings are read, and PREFECT_API_URL (read at every
+        start, `/readyz` and sweep) while the connector runs; the test's own code sees the rest unchanged."""
+        import uvicorn
+
+        from fluxgate.connector import Connector, ConnectorSettings
+
+        changes = {name: value for name, value in self.env.items() if os.environ.get(name) != value}
+        lasting = {name: value for name, value in changes.items() if name == "PREFECT_API_URL"}
+        log = _ConnectorLog()
+        scope = contextlib.ExitStack()
+        scope.enter_context(_environment(lasting))
+        scope.enter_context(_prefect_api_in_every_thread(os.environ.get("PREFECT_API_URL")))
+        for logger in (logging.getLogger(), logging.getLogger("uvicorn")):
+            logger.addHandler(log)
+            scope.callback(logger.removeHandler, log)
+        try:
+            with _environment(changes):
+                connector = Connector(ConnectorSettings(configs=[self.config], data_dir=self.data))
+            config = uvicorn.Config(
+                connector.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                lifespan="on", log_config=None,
+            )  # fmt: skip
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, name=f"{THREADS}http", daemon=True)
+            self.serving = InProcessServing(thread, server, log, connector, scope)
+            thread.start()
+            deadline = time.monotonic() + 30
+            while not server.started:
+                assert thread.is_alive(), f"the connector did not start: {log.text()}"
+                assert time.monotonic() < deadline, "the connector did not start within 30 s"
+                time.sleep(0.01)
+        except BaseException:
+            if self.serving is not None:
+                self.serving.stop()
+                self.serving = None
+            else:
+                scope.close()
+            raise
+
     def kill(self) -> None:
         """`kill -9` of the whole connector (both processes, as when its container dies): no chance to
         flush or finish anything."""
-        assert self.proc is not None
+        assert self.proc is not None, "kill() needs the connector's process: mark the test connector_process"
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.communicate(timeout=10)
 
     def stop(self) -> str:
+        """Stops the connector; returns what it printed on stderr (in-process: what it logged)."""
+        if self.serving is not None:
+            serving, self.serving = self.serving, None
+            return serving.stop()
         if self.proc is None or self.proc.poll() is not None:
             return ""
         self.proc.terminate()
@@ -149,7 +285,9 @@ def _no_run_left_waiting(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> Iterator[ConnectorProcess]:
+def connector(
+    request: pytest.FixtureRequest, github: RunningEmulator, manifests_repo: str, tmp_path: Path
+) -> Iterator[ConnectorProcess]:
     text = (EXAMPLES / "shop" / "fluxgate.yaml").read_text()
     config = tmp_path / "fluxgate.yaml"
     config.write_text(re.sub(r"repo: acme/shop-manifests", f"repo: {manifests_repo}", text))
@@ -166,8 +304,9 @@ def connector(github: RunningEmulator, manifests_repo: str, tmp_path: Path) -> I
         "FLUXGATE_BACKOFF": "0.1",
     }
     process = ConnectorProcess(
-        f"http://127.0.0.1:{port}", tmp_path / "data", config, manifests_repo, env, port
-    )
+        f"http://127.0.0.1:{port}", tmp_path / "data", config, manifests_repo, env, port,
+        separate_process=request.node.get_closest_marker("connector_process") is not None,
+    )  # fmt: skip
     process.start()
     yield process
     errors = process.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from fluxgate.sandbox.github import Fault, RunningEmulator
 from tests.connector.conftest import ConnectorProcess, kustomization_event
@@ -14,6 +15,7 @@ def _head(github: RunningEmulator, repo: str) -> str:
     return sha
 
 
+@pytest.mark.connector_process  # a kill -9 needs a process to kill
 def test_events_accepted_before_a_kill_9_are_processed_after_restart(
     github: RunningEmulator, connector: ConnectorProcess
 ) -> None:
@@ -34,6 +36,7 @@ def test_events_accepted_before_a_kill_9_are_processed_after_restart(
     assert posted == {f"fluxgate/{env}/{cluster}/kustomization/shop" for env, cluster in clusters}
 
 
+@pytest.mark.connector_process  # the worker process's retries, counted at the HTTP process's /metrics
 def test_github_outages_are_retried_until_the_status_lands(
     github: RunningEmulator, connector: ConnectorProcess
 ) -> None:

@@ -24,7 +24,7 @@ from fluxgate.sandbox.stack import TOKEN
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/shop-manifests"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420), pytest.mark.xdist_group("demo")]  # one demo run
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The stage flow across real parts: the session's Prefect server, the GitHub emulator over HTTP, and
-the connector as its own process (webhooks in, Flux events in, resumes out). Stage runs are created
+the connector serving on its own port (webhooks in, Flux events in, resumes out; in this process, see
+`tests.connector.conftest`). Stage runs are created
 from the saved `deploy-stage` deployment and executed in this process, as a worker would: each
 execution ends when the run suspends, and the next one starts after the connector resumed it.
 """
