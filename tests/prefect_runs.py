@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-__all__ = ["cancel_started", "run_again", "start_until_paused", "started_any"]
+__all__ = ["cancel_waiting", "run_again", "start_until_paused"]
 
-_started: list[Any] = []  # runs this test left paused, for `cancel_started`
 
 
 def start_until_paused(flow: Any, tags: list[str]) -> Any:
@@ -23,26 +22,21 @@ def start_until_paused(flow: Any, tags: list[str]) -> Any:
         run = client.create_flow_run_from_deployment(deployment_id, tags=tags)
     with pytest.raises(Pause):
         run_flow(flow, flow_run=run, return_type="state")
-    _started.append(run)
     return run
 
 
-def cancel_started(api_url: str) -> None:
-    """End the runs `start_until_paused` left waiting: they are stage runs on the session's server, and
-    a later test's connector would otherwise find them waiting too (and its watchdog look at them)."""
-    from prefect.client.orchestration import get_client
+def cancel_waiting(api_url: str) -> None:
+    """End every stage run left waiting on the session's server: a later test's connector would
+    otherwise find them too (and resume them, or have its watchdog look at them)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Cancelled
 
-    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
-        while _started:
-            run = _started.pop()
-            if client.read_flow_run(run.id).state_type.value == "PAUSED":
-                client.set_flow_run_state(run.id, Cancelled(), force=True)
+    from fluxgate.prefect_api import connect
+    from fluxgate.stage import RunState
 
-
-def started_any() -> bool:
-    return bool(_started)
+    with temporary_settings({PREFECT_API_URL: api_url}), connect(check=False) as api:
+        for run in api.stage_runs(states=[RunState.PAUSED], limit=None):
+            api.client.set_flow_run_state(run.id, Cancelled(), force=True)
 
 
 def run_again(flow: Any, run: Any) -> Any:

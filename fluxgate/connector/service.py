@@ -123,6 +123,8 @@ class Processing:
     def stop(self) -> None:
         self._sweeping.set()
         self.worker.stop()
+        if self._sweeper is not None:  # a sweep in progress ends within its Prefect and GitHub timeouts
+            self._sweeper.join(timeout=30)
         if self.kube is not None:
             self.kube.close()
         self.store.close()

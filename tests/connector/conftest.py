@@ -32,7 +32,7 @@ from fluxgate.connector.signatures import flux_signature, github_signature
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES, FLUXGATE
 from tests.conftest import TOKEN
-from tests.prefect_runs import cancel_started, started_any
+from tests.prefect_runs import cancel_waiting
 from tests.servers import wait_until_up
 
 FLUX_KEY = "flux-hmac-key-for-tests"
@@ -109,10 +109,6 @@ class InProcessServing:
         self.server.should_exit = True
         self.thread.join(timeout=60)
         assert not self.thread.is_alive(), "the in-process connector did not stop"
-        processing = self.connector.processing
-        sweeper = processing._sweeper if processing is not None else None
-        if sweeper is not None:  # stop() only signals it; a sweep in progress ends within its timeouts
-            sweeper.join(timeout=30)
         self.scope.close()
         return self.log.text()
 
@@ -280,8 +276,8 @@ class ConnectorProcess:
 def _no_run_left_waiting(request: pytest.FixtureRequest) -> Iterator[None]:
     """Stage runs a test left paused are cancelled after it, so no later test's connector finds them."""
     yield
-    if started_any():
-        cancel_started(request.getfixturevalue("prefect_api"))
+    if "prefect_api" in request.fixturenames:
+        cancel_waiting(request.getfixturevalue("prefect_api"))
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.cli.conftest import EXAMPLES
 from tests.conftest import TOKEN
 from tests.connector.conftest import FLUX_KEY, WEBHOOK_SECRET, ConnectorProcess, kustomization_event
 from tests.http_service import scripted_service
+from tests.prefect_runs import cancel_waiting
 
 pytest.importorskip("prefect")
 
@@ -220,4 +221,5 @@ def stage(
         connector.start()
         yield Stage(project, manifests_repo, connector, github)
         errors = connector.stop()
+    cancel_waiting(prefect_api)
     assert "Traceback" not in errors, errors
