@@ -145,17 +145,14 @@ def deploy_stage(request: StageRequest) -> State:
 def _propose(stage: _Stage) -> Stop | None:
     """Render and validate the release, open its PR with a queued Deployment (or merge it at once
     when the environment approves by itself); nothing to change means nothing to wait for."""
-    prepared, base = render_manifests(stage.request)
+    request = stage.request
+    prepared, base = render_manifests(request)
     stage.progress.changes = prepared.markdown
-    if prepared.empty and not stage.request.force:
-        request = stage.request
+    unchanged = prepared.empty and not request.force
+    outcome = None if unchanged else open_pull_request(request, prepared, base)
+    pr = outcome.pull_request if outcome is not None else None
+    if outcome is None or pr is None:  # the environment already matches (so may a forced stage find)
         get_run_logger().info("%s already matches %s: no pull request", request.env, request.release.name)
-        stage.progress.merged_sha = base.commit
-        stage.tag(stage.tags.with_(sha=base.commit))
-        return None
-    outcome = open_pull_request(stage.request, prepared, base)
-    pr = outcome.pull_request
-    if pr is None:  # forced, but nothing to change
         stage.progress.merged_sha = base.commit
         stage.tag(stage.tags.with_(sha=base.commit))
         return None
