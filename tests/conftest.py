@@ -14,6 +14,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,51 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(timeout=30)
+
+
+POSTGRES = os.environ.get("FLUXGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _services_required() -> bool:
+    """`make test` (what CI runs) sets FLUXGATE_REQUIRE_SERVICES=1: a test that needs PostgreSQL fails
+    there instead of skipping, so CI never passes without having run it."""
+    return os.environ.get("FLUXGATE_REQUIRE_SERVICES", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The machine's PostgreSQL 15 (127.0.0.1:5432, trust auth), or a skip saying so in one line."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as error:
+        message = f"PostgreSQL not reachable at {POSTGRES}: {str(error).splitlines()[0]}"
+        if _services_required():
+            pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    return POSTGRES
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test (dropped after it): `postgresql+psycopg://.../fluxgate_<hex>`."""
+    import sqlalchemy
+
+    name = f"fluxgate_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 TOKEN = "ghp_sandboxtoken0000000000000000000000"

@@ -24,6 +24,14 @@ def connector_command(
     data: Annotated[Path | None, typer.Option("--data", help="Data folder (SQLite store).")] = None,
     host: Annotated[str, typer.Option("--host")] = "0.0.0.0",
     port: Annotated[int, typer.Option("--port")] = 8080,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Start without FLUXGATE_FLUX_HMAC_KEY / FLUXGATE_WEBHOOK_SECRET: unsigned deliveries are "
+            "accepted (a warning at start, and `insecure: true` in every /readyz).",
+        ),
+    ] = False,
 ) -> None:
     """Receive Flux events and GitHub webhooks; keep GitHub statuses and Deployments in step.
 
@@ -33,10 +41,9 @@ def connector_command(
     import os
     import shutil
 
-    import uvicorn
     from pydantic import ValidationError
 
-    from fluxgate.connector import Connector, ConnectorSettings
+    from fluxgate.connector.settings import ConnectorSettings
     from fluxgate.errors import SettingsError
 
     overrides: dict[str, object] = {}
@@ -44,6 +51,8 @@ def connector_command(
         overrides["configs"] = config
     if data:
         overrides["data_dir"] = data
+    if insecure:
+        overrides["insecure"] = True
     try:
         settings = ConnectorSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -54,5 +63,13 @@ def connector_command(
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # before prometheus_client is imported
+    from fluxgate.connector.supervisor import prepare_processing
+
+    prepare_processing()  # the processing side is imported in parallel with the rest of this start-up
+    import uvicorn
+
+    from fluxgate.connector.service import Connector
+
     connector = Connector(settings, separate_process=True)  # starts and stops with the server's lifespan
+    typer.echo(f"{connector.describe()}; listening on {host}:{port}", err=True)
     uvicorn.run(connector.app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
+import logging
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,15 +22,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fluxgate.connector.errors import BodyTooLarge, EventRejected
+from fluxgate.connector.errors import BodyTooLarge, EventRejected, json_object
 from fluxgate.connector.flux_events import KNOWN_REASONS, parse_flux_event
-from fluxgate.connector.github_events import HANDLED_EVENTS
-from fluxgate.connector.intake import Intake
+from fluxgate.connector.github_events import HANDLED_EVENTS, parse_github_event
+from fluxgate.connector.intake import Intake, Item
 from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
 from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
 from fluxgate.connector.store import DeliveryState, Source, Store
+from fluxgate.errors import one_line
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 GITHUB_EVENTS = HANDLED_EVENTS  # what the parsers understand is what the endpoint accepts
 
@@ -51,6 +55,17 @@ async def _read(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_HEADER = re.compile(r"[!-~]{1,100}")  # GitHub's event names and delivery GUIDs: short, printable ASCII
+
+
+def _header_problem(name: str, value: str) -> str | None:
+    if not value:
+        return f"{name}: header missing"
+    if not _HEADER.fullmatch(value):
+        return f"{name}: expected at most 100 printable ASCII characters"
+    return None
+
+
 def _is_json(request: Request) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip().lower() in (
         "application/json",
@@ -69,6 +84,7 @@ def create_app(
     ready_checks: tuple[Any, ...] = (),
     on_start: Callable[[], None] | None = None,
     on_stop: Callable[[], None] | None = None,
+    insecure: bool = False,
 ) -> Starlette:
     intake = Intake(store, on_stored=wake)
 
@@ -118,13 +134,24 @@ def create_app(
             event = parse_flux_event(body)
         except EventRejected as error:
             return refuse("flux", 400, str(error))
-        fresh = await intake.accept((Source.FLUX, event.fingerprint(), event.object.kind, body))
+        return await store_delivery(
+            "flux",
+            (Source.FLUX, event.fingerprint(), event.object.kind, body),
+            bounded(event.object.kind, KNOWN_KINDS),
+            bounded(event.reason, KNOWN_REASONS),
+        )
+
+    async def store_delivery(source: str, item: Item, kind: str, reason: str) -> Response:
+        """202 once the delivery is on disk; 503 (the sender retries) when the store cannot take it."""
+        try:
+            fresh = await intake.accept(item)
+        except Exception as error:
+            log.warning("could not store a %s delivery: %s", source, one_line(error))
+            return _problem(503, "store unavailable: try again")
         if fresh:
-            metrics.events.labels(
-                "flux", bounded(event.object.kind, KNOWN_KINDS), bounded(event.reason, KNOWN_REASONS)
-            ).inc()
+            metrics.events.labels(source, kind, reason).inc()
         else:
-            metrics.duplicates.labels("flux").inc()
+            metrics.duplicates.labels(source).inc()
         return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
 
     async def github_webhook(request: Request) -> Response:
@@ -135,35 +162,37 @@ def create_app(
             return body
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
-        if not event or not delivery:
-            return refuse(
-                "github", 400, f"{'X-GitHub-Event' if not event else 'X-GitHub-Delivery'}: header missing"
-            )
+        problem = _header_problem("X-GitHub-Event", event) or _header_problem("X-GitHub-Delivery", delivery)
+        if problem:
+            return refuse("github", 400, problem)
         try:
-            json.loads(body)
-        except ValueError:
-            return refuse("github", 400, "body: not JSON")
-        if event not in GITHUB_EVENTS:
+            # Everything a worker would refuse is refused now, with a 400 to the sender: a body that is
+            # not a JSON object, text no store holds, a handled event without the fields it needs.
+            fact = parse_github_event(event, body) if event in GITHUB_EVENTS else json_object(body)
+        except EventRejected as error:
+            return refuse("github", 400, str(error))
+        if event not in GITHUB_EVENTS or fact is None:
             return JSONResponse({"accepted": False, "ignored": event}, status_code=202)
-        fresh = await intake.accept((Source.GITHUB, f"github:{delivery}", event, body))
-        if fresh:
-            metrics.events.labels("github", event, "none").inc()
-        else:
-            metrics.duplicates.labels("github").inc()
-        return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
+        return await store_delivery(
+            "github", (Source.GITHUB, f"github:{delivery}", event, body), event, "none"
+        )
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
         checks = {"store": await run_in_threadpool(store.ping)}
+        problems = {} if checks["store"] else {"store": "the store does not answer"}
         for check in ready_checks:
-            name, ok = await run_in_threadpool(check)
+            name, ok, problem = await run_in_threadpool(check)
             checks[name] = ok
-        return JSONResponse(
-            {"ready": all(checks.values()), "checks": checks},
-            status_code=200 if all(checks.values()) else 503,
-        )
+            if problem:
+                problems[name] = problem
+        ready = all(checks.values())
+        answer: dict[str, Any] = {"ready": ready, "checks": checks, "problems": problems}
+        if insecure:
+            answer["insecure"] = True
+        return JSONResponse(answer, status_code=200 if ready else 503)
 
     async def metrics_endpoint(_request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from fluxgate.errors import PermanentError
 
-__all__ = ["BodyTooLarge", "EventRejected", "json_object", "rejected_from"]
+__all__ = ["BodyTooLarge", "EventRejected", "json_object", "rejected_from", "storable"]
 
 _PROBLEMS = {
     "missing": "missing",
@@ -35,6 +35,7 @@ _PROBLEMS = {
     "float_type": "expected a number",
     "string_too_short": "empty",  # only min_length=1 is used
 }
+_ESCAPE = b"\\u"  # only a JSON escape can put a NUL or a lone surrogate into a parsed string
 
 
 class EventRejected(PermanentError):
@@ -72,19 +73,63 @@ def rejected_from(exc: ValidationError, prefix: str = "") -> EventRejected:
 def json_object(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """The body as a JSON object (a dict), or EventRejected saying why it is not one."""
     if isinstance(body, Mapping):
-        return dict(body)
-    if isinstance(body, bytes):
+        data: object = dict(body)
+        escaped = True
+    else:
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogatepass")
         try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise EventRejected("body: not UTF-8") from None
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so are over-long integers
-        raise EventRejected("body: not JSON") from None
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventRejected(f"body: not UTF-8 (byte {exc.start})") from None
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise EventRejected("body: JSON nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError says where; over-long integers are ValueErrors too
+            where = (
+                f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            )
+            raise EventRejected(f"body: not JSON{where}") from None
+        escaped = _ESCAPE in body
     if not isinstance(data, dict):
         raise EventRejected(f"body: expected a JSON object, got {_json_kind(data)}")
+    if escaped:
+        storable(data)
     return data
+
+
+def storable(data: object) -> None:
+    """EventRejected naming the first string no store can hold: a NUL (PostgreSQL text refuses it)
+    or a lone surrogate (not Unicode that UTF-8 can encode). Refused at intake, on every backend,
+    so such a delivery is a 400 to its sender instead of a poison message in the inbox."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            _check_text(path or "body", value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                _check_text(f"{child} (the key)", str(key))
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
+def _check_text(path: str, text: str) -> None:
+    if "\x00" in text:
+        raise EventRejected(f"{_printable(path)}: contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventRejected(f"{_printable(path)}: not valid Unicode (a lone surrogate)") from None
+
+
+def _printable(path: str) -> str:
+    """A path that may itself hold the bad text, as one printable line to log and to answer with."""
+    cleaned = "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+    return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"
 
 
 def _json_kind(value: object) -> str:

@@ -54,7 +54,6 @@ MAX_METADATA_KEYS = 64
 MAX_METADATA_VALUE = 4000
 
 
-
 class Outcome(StrEnum):
     """Where a Flux object stands after an event (what `classify` says, and the store keeps)."""
 
@@ -230,19 +229,20 @@ class FluxEvent(BaseModel):
 class _WireObject(BaseModel):
     model_config = _WIRE
 
-    kind: str = Field(min_length=1)
-    namespace: str
-    name: str = Field(min_length=1)
-    apiVersion: str | None = None  # the wire names, so errors name fields as Flux does
-    uid: str | None = None
+    # Kubernetes' own limits: a longer kind, namespace or name is not an object a cluster can hold.
+    kind: str = Field(min_length=1, max_length=63)
+    namespace: str = Field(max_length=63)
+    name: str = Field(min_length=1, max_length=253)
+    apiVersion: str | None = Field(None, max_length=253)  # the wire names, so errors name fields as Flux does
+    uid: str | None = Field(None, max_length=128)
 
 
 class _WireEvent(BaseModel):
     model_config = _WIRE
 
     involvedObject: _WireObject
-    severity: str
-    reason: str
+    severity: str = Field(max_length=16)
+    reason: str = Field(max_length=128)  # an Event's reason is at most 128 characters
     message: str
     timestamp: str | None = None
     metadata: dict[str, Any] | None = None

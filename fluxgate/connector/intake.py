@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fluxgate.connector.store import Source, Store
 
-__all__ = ["Intake"]
+__all__ = ["Intake", "Item"]
 
 Item = tuple[Source, str, str, bytes]  # source, dedupe key, kind, body
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
-import multiprocessing
 import os
 import signal
 import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -28,14 +31,15 @@ from fluxgate.connector.reconcile_github import GitHubReconciler
 from fluxgate.connector.resume import Resumer
 from fluxgate.connector.routing import Router
 from fluxgate.connector.settings import ConnectorSettings
-from fluxgate.connector.store import Delivery, Source, Store, sqlite_url
+from fluxgate.connector.store import Delivery, Source, Store, describe_store, sqlite_url
+from fluxgate.connector.supervisor import Supervisor
 from fluxgate.connector.triggers import StageStarter
 from fluxgate.connector.watchdog import Watchdog
 from fluxgate.connector.worker import Worker
-from fluxgate.errors import SettingsError, one_line
+from fluxgate.errors import PermanentError, RetryableError, SettingsError, one_line
 from fluxgate.github import GitHubGateway
 
-__all__ = ["Connector", "Processing"]
+__all__ = ["Connector", "GitHubAccess", "Processing", "describe", "run_processing"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,13 @@ def _die_with_parent() -> None:
 class Processing:
     """The inbox worker and what it needs: runs in the HTTP process (tests) or in its own (`serve`)."""
 
-    def __init__(self, settings: ConnectorSettings, metrics: Metrics) -> None:
+    def __init__(self, settings: ConnectorSettings, metrics: Metrics, worker_id: str | None = None) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.router = Router([load_config(path) for path in settings.configs])
-        self.store = Store(settings.database_url or sqlite_url(settings.data_dir), lease=settings.lease)
+        self.store = Store(
+            settings.database_url or sqlite_url(settings.data_dir), lease=settings.lease, worker_id=worker_id
+        )
         self.metrics = metrics
         self._local = threading.local()
         self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
@@ -130,19 +136,24 @@ class Processing:
         self.store.close()
 
 
-def run_processing(settings: ConnectorSettings) -> None:
-    """Entry point of the worker process: process until SIGTERM."""
+def run_processing(settings: ConnectorSettings, worker_id: str, ready: Any = None) -> None:
+    """Entry point of the processing process: process until SIGTERM. `worker_id` is its parent's, so a
+    process restarted after a crash takes back what the dead one had claimed; `ready` is set once the
+    inbox is being worked."""
     _die_with_parent()
-    # Processing is background work: when CPU is short, acknowledging deliveries (whose senders wait
-    # on the answer) goes first; the backlog drains as soon as the load eases.
-    with contextlib.suppress(OSError):
-        os.nice(10)
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     # Blocked before any thread starts, so only `sigwait` below receives them: no handler can run
     # in the middle of a lock the main thread holds.
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    processing = Processing(settings, Metrics())
+    processing = Processing(settings, Metrics(), worker_id=worker_id)
     processing.start()
+    if ready is not None:
+        ready.set()
+    # Processing is background work: when CPU is short, acknowledging deliveries (whose senders wait
+    # on the answer) goes first; the backlog drains as soon as the load eases. Only once started:
+    # a niced start-up on a busy machine took tens of seconds.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     signal.sigwait(stop_signals)
     processing.worker.stop(grace=5.0)
     processing.store.close()
@@ -151,31 +162,100 @@ def run_processing(settings: ConnectorSettings) -> None:
     os._exit(0)
 
 
-def _prefect_reachable() -> tuple[str, bool]:
+Check = Callable[[], tuple[str, bool, str | None]]
+
+
+def _prefect_reachable() -> tuple[str, bool, str | None]:
     """`/readyz`: resumes need the Prefect API (its `/health` answers without auth)."""
     url = os.environ.get("PREFECT_API_URL", "").rstrip("/")
     try:
-        return "prefect", httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return "prefect", False
+        ok = httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError as error:
+        return "prefect", False, f"{url}: {one_line(error)}"
+    return "prefect", ok, None if ok else f"{url}/health did not answer 200"
+
+
+class GitHubAccess:
+    """`/readyz`: every delivery needs GitHub, so credentials that are missing or refused make the
+    connector unready, with the reason. Checked at most once a minute (`GET /rate_limit` is free);
+    GitHub being unreachable is reported but keeps it ready: deliveries are kept and retried."""
+
+    def __init__(self, settings: ConnectorSettings, every: float = 60.0) -> None:
+        self.settings, self.every = settings, every
+        self._gateway: GitHubGateway | None = None
+        self._last: tuple[float, tuple[str, bool, str | None]] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple[str, bool, str | None]:
+        github = self.settings.github
+        if github is None:
+            return (
+                "github",
+                False,
+                "no GitHub access configured: set FLUXGATE_GITHUB__TOKEN or the App settings",
+            )
+        with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < self.every:
+                return self._last[1]
+            if self._gateway is None:
+                self._gateway = GitHubGateway(github.model_copy(update={"retries": 0, "timeout": 5}))
+            try:
+                self._gateway.check_access()
+                answer: tuple[str, bool, str | None] = ("github", True, None)
+            except PermanentError as error:
+                answer = ("github", False, f"{github.api_url} refused the credentials: {one_line(error)}")
+            except RetryableError as error:
+                answer = (
+                    "github",
+                    True,
+                    f"{github.api_url} unreachable (deliveries wait): {one_line(error)}",
+                )
+            self._last = (time.monotonic(), answer)
+            return answer
+
+
+def describe(settings: ConnectorSettings, router: Router) -> str:
+    """The one start-up line: what is served, where it is kept, how it is checked and who it acts as.
+    Never a secret: the store shows its host and database, not its URL."""
+    apps = ", ".join(f"{c.app} ({path})" for c, path in zip(router.configs, settings.configs, strict=False))
+    store = describe_store(settings.database_url or sqlite_url(settings.data_dir))
+    signatures = "OFF (--insecure: unsigned deliveries are accepted)" if settings.missing_keys() else "on"
+    github = settings.github
+    access = f"{github.api_url} as {github.identity}" if github else "not configured"
+    return (
+        f"fluxgate connector: apps {apps or 'none'}; store {store}; signatures {signatures}; GitHub {access}"
+    )
 
 
 class Connector:
-    """The HTTP intake plus processing, in this process (`separate_process=False`) or in a child."""
+    """The HTTP intake plus processing, in this process (`separate_process=False`) or in a supervised
+    child. Refuses to start without the signature keys unless `settings.insecure`."""
 
     def __init__(self, settings: ConnectorSettings, separate_process: bool = False) -> None:
+        missing = settings.missing_keys()
+        if missing and not settings.insecure:
+            raise SettingsError(
+                f"{' and '.join(missing)} not set: anyone could post events and webhooks; set "
+                f"{'them' if len(missing) > 1 else 'it'}, or pass --insecure to accept unsigned deliveries"
+            )
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.router = Router([load_config(path) for path in settings.configs])  # bad config: fail here, now
         self.metrics = Metrics()
+        self.worker_id = uuid.uuid4().hex[:12]
         self.store = Store(
             settings.database_url or sqlite_url(settings.data_dir),
             lease=settings.lease,
             eager=separate_process,
         )
-        self.processing = None if separate_process else Processing(settings, self.metrics)
-        self._child: multiprocessing.process.BaseProcess | None = None
+        self.processing = None if separate_process else Processing(settings, self.metrics, self.worker_id)
+        self.supervisor = Supervisor(settings, self.worker_id) if separate_process else None
         self._stopped = False
+        checks: list[Check] = [GitHubAccess(settings)]
+        if self.supervisor is not None:
+            checks.append(self.supervisor.check)
+        if os.environ.get("PREFECT_API_URL"):
+            checks.append(_prefect_reachable)
         self.app: Starlette = create_app(
             self.store,
             self.metrics,
@@ -185,17 +265,23 @@ class Connector:
             wake=self.processing.worker.wake if self.processing else None,
             on_start=self.start,
             on_stop=self.stop,
-            ready_checks=(_prefect_reachable,) if os.environ.get("PREFECT_API_URL") else (),
+            ready_checks=tuple(checks),
+            insecure=bool(missing),
         )
 
+    def describe(self) -> str:
+        return describe(self.settings, self.router)
+
     def start(self) -> None:
+        if self.settings.missing_keys():
+            log.warning(
+                "INSECURE: %s not set; unsigned Flux events and GitHub webhooks are accepted",
+                " and ".join(self.settings.missing_keys()),
+            )
         if self.processing is not None:
             self.processing.start()
-        else:
-            self._child = multiprocessing.get_context("spawn").Process(
-                target=run_processing, args=(self.settings,), name="fluxgate-connector-worker", daemon=True
-            )
-            self._child.start()
+        elif self.supervisor is not None:
+            self.supervisor.start()
 
     def stop(self) -> None:
         if self._stopped:
@@ -203,9 +289,6 @@ class Connector:
         self._stopped = True
         if self.processing is not None:
             self.processing.stop()
-        if self._child is not None and self._child.is_alive():
-            self._child.terminate()
-            self._child.join(timeout=15)
-            if self._child.is_alive():
-                self._child.kill()
+        if self.supervisor is not None:
+            self.supervisor.stop()
         self.store.close()

@@ -1,8 +1,9 @@
 """Connector settings, from `FLUXGATE_*` environment variables (secrets never go on a command line).
 
-`FLUXGATE_FLUX_HMAC_KEY` and `FLUXGATE_WEBHOOK_SECRET` switch signature checks on; GitHub access
-uses the gateway's settings under `FLUXGATE_GITHUB__*` (e.g. `FLUXGATE_GITHUB__TOKEN`,
-`FLUXGATE_GITHUB__API_URL`).
+`FLUXGATE_FLUX_HMAC_KEY` and `FLUXGATE_WEBHOOK_SECRET` are required: the connector is on the
+internet, and without them anyone could post events. `FLUXGATE_INSECURE=true` (`--insecure`) lets
+it run without them, loudly. GitHub access uses the gateway's settings under `FLUXGATE_GITHUB__*`
+(e.g. `FLUXGATE_GITHUB__TOKEN`, `FLUXGATE_GITHUB__API_URL`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ class ConnectorSettings(BaseSettings):
     data_dir: Path = Field(Path(".fluxgate/connector"), description="Holds the SQLite store by default")
     database_url: str | None = Field(None, description="SQLAlchemy URL; PostgreSQL for several replicas")
     configs: list[Path] = Field(default_factory=list, description="fluxgate.yaml files of the apps served")
-    flux_hmac_key: SecretStr | None = Field(None, description="generic-hmac provider token; required if set")
-    webhook_secret: SecretStr | None = Field(None, description="GitHub webhook secret; required if set")
+    flux_hmac_key: SecretStr | None = Field(None, description="generic-hmac provider token; required")
+    webhook_secret: SecretStr | None = Field(None, description="GitHub webhook secret; required")
+    insecure: bool = Field(False, description="Run without the keys above: accept unsigned deliveries")
     github: GitHubSettings | None = None
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     workers: int = Field(8, ge=1, le=64, description="Parallel GitHub calls while processing")
@@ -44,6 +46,18 @@ class ConnectorSettings(BaseSettings):
         description="A stage paused this long is checked directly (cluster API or GitHub), then again "
         "every as many seconds: Flux never re-sends a lost event",
     )
+    supervise_backoff: float = Field(
+        0.5, gt=0, description="First delay before restarting a processing process that died; doubles"
+    )
     kubeconfig: Path | None = Field(
         None, description="Contexts named like the clusters let the watchdog read Flux objects directly"
     )
+
+    def missing_keys(self) -> list[str]:
+        """The signature settings that are not set (the connector refuses to start without them)."""
+        missing = []
+        if self.flux_hmac_key is None or not self.flux_hmac_key.get_secret_value():
+            missing.append("FLUXGATE_FLUX_HMAC_KEY")
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            missing.append("FLUXGATE_WEBHOOK_SECRET")
+        return missing

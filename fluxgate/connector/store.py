@@ -17,6 +17,7 @@ reported, which is what readiness of an environment is computed from.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 import uuid
@@ -43,12 +44,21 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from fluxgate.connector.flux_events import Outcome
 
-__all__ = ["Delivery", "DeliveryState", "ObjectState", "Source", "Store", "sqlite_url"]
+__all__ = [
+    "Delivery",
+    "DeliveryState",
+    "ObjectState",
+    "Source",
+    "Store",
+    "clean_text",
+    "fit_key",
+    "sqlite_url",
+]
 
 
 class Source(StrEnum):
@@ -99,19 +109,56 @@ effects = Table(
 objects = Table(
     "objects",
     metadata,
-    Column("key", String(255), primary_key=True),  # app/env/cluster/kind/namespace/name
-    Column("app", String(64), nullable=False, index=True),
-    Column("env", String(64), nullable=False),
-    Column("cluster", String(64), nullable=False),
-    Column("kind", String(64), nullable=False),
-    Column("namespace", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("revision", String(64)),
+    # Text, not VARCHAR(n): SQLite ignores lengths, so a limit would hold on one backend only (a
+    # cluster named by its 68-character EKS ARN). What no backend holds is refused at intake.
+    Column("key", String(255), primary_key=True),  # app/env/cluster/kind/namespace/name, fitted
+    Column("app", Text, nullable=False, index=True),
+    Column("env", Text, nullable=False),
+    Column("cluster", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("revision", Text),
     Column("outcome", String(16), nullable=False),  # Outcome (never IGNORED)
-    Column("reason", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
     Column("message", Text, nullable=False),
     Column("event_time", Float, nullable=False),
 )
+
+
+_WIDENED = ("app", "env", "cluster", "kind", "namespace", "name", "revision", "reason")
+
+
+def _widen_objects(engine: Engine) -> None:
+    """Stores created before these columns were Text hold them as VARCHAR on PostgreSQL: widen them
+    (a catalog change, no table rewrite). SQLite never enforced the lengths."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import inspect, text
+
+    narrow = [
+        column["name"]
+        for column in inspect(engine).get_columns("objects")
+        if column["name"] in _WIDENED and getattr(column["type"], "length", None) is not None
+    ]
+    if narrow:
+        with engine.begin() as conn:
+            for name in narrow:
+                conn.execute(text(f'ALTER TABLE objects ALTER COLUMN "{name}" TYPE TEXT'))
+
+
+def fit_key(key: str) -> str:
+    """A key that fits the 255-character key columns, unique still: a long key keeps its first 190
+    characters (prefix searches still find it) and ends with the SHA-256 of the whole."""
+    if len(key) <= 255:
+        return key
+    return f"{key[:190]}#{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """Text every backend stores: no NUL (PostgreSQL refuses it), no lone surrogate (not UTF-8)."""
+    text = text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _create_tables(engine: Engine, attempts: int = 5) -> None:
@@ -120,6 +167,7 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
+            _widen_objects(engine)
             return
         except (IntegrityError, ProgrammingError):
             if attempt == attempts - 1:
@@ -146,6 +194,14 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'connector.db'}"
 
 
+def describe_store(url: str) -> str:
+    """Where a store is, for people: `sqlite <path>` or `postgresql <host>:<port>/<db>`, never a password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite {parsed.database}"
+    return f"{parsed.get_backend_name()} {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
 @dataclass(frozen=True)
 class Delivery:
     id: int
@@ -170,10 +226,12 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
 
 
 class Store:
-    def __init__(self, url: str, lease: float = 60.0, eager: bool = False) -> None:
+    def __init__(
+        self, url: str, lease: float = 60.0, eager: bool = False, worker_id: str | None = None
+    ) -> None:
         self.url = url
         self.lease = lease
-        self.worker_id = uuid.uuid4().hex[:12]
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
@@ -186,14 +244,18 @@ class Store:
         _create_tables(self.engine)
 
     def release_claims(self) -> None:
-        """At a worker's start on SQLite (one replica by design), claims found belong to a worker that
-        died (`kill -9` mid-batch): hand them back now instead of after the lease."""
-        if not self._sqlite:
-            return
+        """At a worker's start, hand back now (not after the lease) the claims of a worker known dead:
+        on SQLite (one replica by design) every claim; on PostgreSQL those under this worker's id,
+        which a processing process restarted by its connector shares with the one that died."""
+        held = (
+            deliveries.c.claimed_by.is_not(None)
+            if self._sqlite
+            else deliveries.c.claimed_by == self.worker_id
+        )
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.state == DeliveryState.PENDING, deliveries.c.claimed_by.is_not(None))
+                .where(deliveries.c.state == DeliveryState.PENDING, held)
                 .values(claimed_by=None, claimed_until=None)
             )
 
@@ -222,7 +284,7 @@ class Store:
         rows = [
             {
                 "source": source,
-                "dedupe_key": key[:128],
+                "dedupe_key": key[:128],  # a fingerprint or a checked delivery id: short
                 "kind": kind[:64],
                 "body": body,
                 "received_at": now,
@@ -295,7 +357,13 @@ class Store:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == delivery_id)
-                .values(state=state, note=note, claimed_by=None, claimed_until=None, **more)
+                .values(
+                    state=state,
+                    note=None if note is None else clean_text(note, 1000),
+                    claimed_by=None,
+                    claimed_until=None,
+                    **more,
+                )
             )
 
     def done(self, delivery_id: int, note: str | None = None) -> None:
@@ -306,7 +374,7 @@ class Store:
 
     def park(self, delivery_id: int, attempts: int, note: str) -> None:
         """Give up on a delivery that can never succeed as it stands (listed as failed, kept)."""
-        self._finish(delivery_id, DeliveryState.FAILED, note[:1000], attempts=attempts + 1)
+        self._finish(delivery_id, DeliveryState.FAILED, note, attempts=attempts + 1)
 
     def retry_later(
         self, delivery_id: int, attempts: int, error: str, delay: float, max_attempts: int
@@ -314,9 +382,7 @@ class Store:
         """Back off; after `max_attempts` the delivery is parked as failed (listed, never dropped)."""
         exhausted = attempts + 1 >= max_attempts
         state = DeliveryState.FAILED if exhausted else DeliveryState.PENDING
-        self._finish(
-            delivery_id, state, error[:1000], attempts=attempts + 1, next_attempt_at=time.time() + delay
-        )
+        self._finish(delivery_id, state, error, attempts=attempts + 1, next_attempt_at=time.time() + delay)
         return not exhausted
 
     # -- effects --------------------------------------------------------------------------------
@@ -334,12 +400,13 @@ class Store:
         """The recorded result of a side effect, or None when it has not succeeded yet."""
         with self.engine.connect() as conn:
             return conn.execute(
-                select(effects.c.value).where(effects.c.key == key[:255])
+                select(effects.c.value).where(effects.c.key == fit_key(key))
             ).scalar_one_or_none()
 
     def record_effect(self, key: str, value: str = "") -> None:
         dialect = sqlite if self._sqlite else postgresql
-        statement = dialect.insert(effects).values(key=key[:255], value=value, at=time.time())
+        value = clean_text(value)
+        statement = dialect.insert(effects).values(key=fit_key(key), value=value, at=time.time())
         statement = statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
         with self._tx() as conn:
             conn.execute(statement)
@@ -349,7 +416,7 @@ class Store:
         """Keep the newest report per object; False when `state` is older than what is stored
         (events can arrive out of order after retries)."""
         dialect = sqlite if self._sqlite else postgresql
-        values = {"key": key[:255], **state.__dict__}
+        values = {"key": fit_key(key), **state.__dict__}
         statement = dialect.insert(objects).values(**values)
         statement = statement.on_conflict_do_update(
             index_elements=["key"],

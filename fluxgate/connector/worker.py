@@ -8,11 +8,13 @@ every environment behind one. Each delivery ends in exactly one of, decided by w
 - done: the handler returned what it did;
 - ignored, with why: `Ignored` (a valid delivery that asks nothing of us);
 - parked as failed at once: any other `PermanentError` (GitHub refused it as it stands: 401, 403,
-  404, 422; a setting is missing); listed at `/deliveries?state=failed`, never dropped;
+  404, 422; a setting is missing) or a body that does not validate; listed at
+  `/deliveries?state=failed`, never dropped;
 - retried later: a `RetryableError` after its `retry_after`, anything else (a bug, an unexpected
   answer) with exponential backoff, and parked as failed after `max_attempts`.
 
-An exception never stops the loop.
+An exception never stops the loop, and a delivery whose outcome the store cannot record is parked
+with the store's reason rather than left claimed: one bad delivery never holds up another.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from pydantic import ValidationError
 
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.store import Delivery, Source, Store
@@ -41,7 +46,7 @@ def group_of(delivery: Delivery) -> str:
     """Deliveries that must be handled in order share a group."""
     try:
         body = json.loads(delivery.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"{delivery.source}:{delivery.id}"
     if delivery.source == Source.FLUX and isinstance(body, dict):
         obj = body.get("involvedObject") or {}
@@ -114,7 +119,12 @@ class Worker:
 
     def _work_group(self, group: list[Delivery]) -> None:
         for delivery in group:
-            self._work(delivery)
+            try:
+                self._work(delivery)
+            except Exception:  # the store refused even the fallback: the lease brings it back later
+                log.exception(
+                    "could not settle delivery %s; it comes back when its claim expires", delivery.id
+                )
 
     def _work(self, delivery: Delivery) -> None:
         handler = self.handlers.get(delivery.source)
@@ -123,20 +133,39 @@ class Worker:
                 raise Ignored(f"no handler for {delivery.source}")
             note = handler(delivery)
         except Ignored as why:
-            self.store.ignored(delivery.id, str(why))
-            self._settled(delivery, "ignored")
-        except PermanentError as error:  # the same delivery would fail the same way: park it now
-            self.store.park(delivery.id, delivery.attempts, one_line(error))
-            self._settled(delivery, "failed")
-            log.warning("delivery %s parked as failed: %s", delivery.id, one_line(error))
+            self._settle(delivery, "ignored", partial(self.store.ignored, delivery.id, str(why)))
+        except (PermanentError, ValidationError) as error:  # the same delivery fails the same way: park now
+            self._park(delivery, error)
         except RetryableError as error:  # GitHub down or rate limited: back off as long as it asks
-            self._retry(delivery, error)
+            self._settle(delivery, None, partial(self._retry, delivery, error))
         except Exception as error:  # a bug or an unexpected answer: keep the delivery, try again later
             log.exception("processing delivery %s failed", delivery.id)
-            self._retry(delivery, error)
+            self._settle(delivery, None, partial(self._retry, delivery, error))
         else:
-            self.store.done(delivery.id, note)
-            self._settled(delivery, "done")
+            self._settle(delivery, "done", partial(self.store.done, delivery.id, note))
+
+    def _park(self, delivery: Delivery, error: Exception) -> None:
+        self._settle(
+            delivery, "failed", partial(self.store.park, delivery.id, delivery.attempts, one_line(error))
+        )
+        log.warning("delivery %s parked as failed: %s", delivery.id, one_line(error))
+
+    def _settle(self, delivery: Delivery, result: str | None, record: Callable[[], None]) -> None:
+        """Record how a delivery ended. When the store refuses that record (a value it cannot hold),
+        park the delivery with the store's reason instead: a claimed delivery is never left behind
+        to be claimed again forever, holding up its group."""
+        try:
+            record()
+        except Exception as error:
+            log.warning(
+                "delivery %s: recording its outcome failed (%s); parking it", delivery.id, one_line(error)
+            )
+            self.store.park(
+                delivery.id, delivery.attempts, f"could not record its outcome: {one_line(error)}"
+            )
+            result = "failed"
+        if result is not None:
+            self._settled(delivery, result)
 
     def _settled(self, delivery: Delivery, result: str) -> None:
         self.metrics.processed.labels(delivery.source, result).inc()

@@ -118,6 +118,12 @@ class GitHubGateway:
         """A lazy handle: no request until an operation needs one."""
         return self._github.get_repo(name)
 
+    def check_access(self) -> None:
+        """Raise the GitHub error when the credentials do not work (`GET /rate_limit`, which costs no
+        rate limit and answers for a token and an App installation alike)."""
+        with calling("check the credentials", "GitHub"):
+            self._github.requester.requestJsonAndCheck("GET", "/rate_limit")
+
     def git_token(self) -> str:
         """A token git can use (an installation token is refreshed before it expires)."""
         with calling("authentication", "GitHub"):
@@ -188,11 +194,7 @@ class GitHubGateway:
     def merge(self, repo: str, number: int, method: MergeMethod, expected_head: str | None = None) -> str:
         """Merge and return the merge commit's sha; `expected_head` guards against a late push."""
         with calling(f"merge pull request #{number} ({method})", repo):
-            result = (
-                self.repo(repo)
-                .get_pull(number)
-                .merge(merge_method=method, sha=expected_head or NotSet)
-            )
+            result = self.repo(repo).get_pull(number).merge(merge_method=method, sha=expected_head or NotSet)
             return str(result.sha)
 
     def close_pull_request(self, repo: str, number: int) -> None:

@@ -42,6 +42,13 @@ class GitHubSettings(BaseModel):
         return self
 
     @property
+    def identity(self) -> str:
+        """Who fluxgate acts as, without the secret: `token` or `GitHub App 123 (installation 45)`."""
+        if self.token is not None:
+            return "token"
+        return f"GitHub App {self.app_id} (installation {self.installation_id})"
+
+    @property
     def web_url(self) -> str:
         """Where `git clone` goes: github.com for the public API, the GHES host for /api/v3."""
         if self.git_url:

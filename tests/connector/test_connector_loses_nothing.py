@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 
@@ -59,11 +61,70 @@ def test_github_outages_are_retried_until_the_status_lands(
 def test_readiness_says_which_dependency_is_missing(connector: ConnectorProcess) -> None:
     assert httpx.get(f"{connector.url}/readyz", timeout=5).json() == {
         "ready": True,
-        "checks": {"store": True},
+        "checks": {"store": True, "github": True},
+        "problems": {},
     }
     connector.stop()
     connector.env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # nothing listens there
     connector.start()
     answer = httpx.get(f"{connector.url}/readyz", timeout=10)
     assert answer.status_code == 503
-    assert answer.json() == {"ready": False, "checks": {"store": True, "prefect": False}}
+    assert answer.json()["checks"] == {"store": True, "github": True, "prefect": False}
+    assert answer.json()["problems"]["prefect"].startswith("http://127.0.0.1:9/api: ")
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in children.read_text().split())
+    return found
+
+
+def _processing_pids(pid: int) -> list[int]:
+    """The processing processes of the connector `pid`: children of its fork server."""
+    from pathlib import Path
+
+    servers = [c for c in _children(pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [child for server in servers for child in _children(server)]
+
+
+def _wait_for(condition: object, timeout: float, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.05)
+
+
+@pytest.mark.connector_process
+def test_a_killed_processing_process_is_noticed_reaped_and_restarted(
+    github: RunningEmulator, connector: ConnectorProcess
+) -> None:
+    import os
+    import signal
+    import time
+
+    assert connector.proc is not None
+    sha = _head(github, connector.repo)
+    _wait_for(lambda: httpx.get(f"{connector.url}/readyz", timeout=5).status_code == 200, 30, "ready")
+    (child,) = _processing_pids(connector.proc.pid)
+    os.kill(child, signal.SIGKILL)
+    killed = time.monotonic()
+    _wait_for(lambda: httpx.get(f"{connector.url}/readyz", timeout=5).status_code == 503, 5, "unready")
+    unready = httpx.get(f"{connector.url}/readyz", timeout=5).json()
+    assert unready["checks"]["processing"] is False and "processing" in unready["problems"]
+    # acknowledged while no process works the inbox, processed once the new one is up
+    answer = connector.flux(kustomization_event(sha, "Progressing", "Deployment/shop/web configured"))
+    assert answer.status_code == 202
+    _wait_for(lambda: httpx.get(f"{connector.url}/readyz", timeout=5).status_code == 200, 15, "ready again")
+    assert child not in _processing_pids(connector.proc.pid) and not os.path.exists(f"/proc/{child}")  # reaped
+    listing = connector.settle(timeout=15)
+    assert listing["counts"] == {"done": 1}, listing
+    assert time.monotonic() - killed < 15
+    statuses = github.emulator.state.repos[connector.repo].statuses
+    assert [s.state for s in statuses if s.sha == sha] == ["pending"]
+    assert "exited with -9; starting another" in connector.stop()

@@ -1,4 +1,5 @@
-"""Repository webhooks (create, list, deliveries, redeliver) and GitHub App installation tokens."""
+"""Repository webhooks (create, list, deliveries, redeliver), GitHub App installation tokens, and the
+rate-limit status clients use to check their credentials."""
 
 from __future__ import annotations
 
@@ -111,6 +112,14 @@ def installation_token(call: Call) -> tuple[int, Any]:
                  "repository_selection": "all"}
 
 
+def rate_limit(call: Call) -> tuple[int, Any]:
+    """`GET /rate_limit`: the emulator does not limit; it answers as GitHub does for a fresh hour.
+    Needs valid credentials (401 otherwise), which is what a connector's readiness check relies on."""
+    reset = int(now()) + 3600
+    core = {"limit": 5000, "used": 0, "remaining": 5000, "reset": reset}
+    return 200, {"resources": {"core": core, "search": {**core, "limit": 30, "remaining": 30}}, "rate": core}
+
+
 R = "/repos/{owner}/{repo}"
 H = R + "/hooks/{hook_id:int}"
 routes = [
@@ -120,4 +129,5 @@ routes = [
     Route(H + "/deliveries/{delivery_id:int}/attempts", endpoint(redeliver), methods=["POST"]),
     Route("/app/installations/{installation_id:int}/access_tokens", endpoint(installation_token, auth=False),
           methods=["POST"]),
+    Route("/rate_limit", endpoint(rate_limit), methods=["GET"]),
 ]
