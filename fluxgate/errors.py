@@ -35,7 +35,8 @@ FluxgateError
     │   └── RateLimitWait          (github.errors) GitHub asks for a longer wait than we block for
     ├── PrefectUnavailable         the Prefect server does not answer
     ├── EngineUnreachable          (stage.container) no Docker engine answers
-    └── KubeReadError              (connector.kube) a cluster's API server could not be asked
+    ├── KubeReadError              (connector.kube) a cluster's API server could not be asked
+    └── EffectBusy                 (connector.effects) another worker is making the same GitHub change
 ```
 
 Third-party exceptions are converted at the boundary where they arise (`raise ... from exc`), so

@@ -13,9 +13,11 @@ commits after ours).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from fluxgate.connector import keys
+from fluxgate.connector.effects import Effects
 from fluxgate.connector.facts import Facts
 from fluxgate.connector.flux_events import FluxEvent, Outcome, change_set_summary, classify, parse_flux_event
 from fluxgate.connector.metrics import Metrics
@@ -52,10 +54,16 @@ def describe(event: FluxEvent, outcome: Outcome) -> str:
 
 class FluxReconciler:
     def __init__(
-        self, store: Store, router: Router, github: Callable[[], GitHubGateway], metrics: Metrics
+        self,
+        store: Store,
+        router: Router,
+        github: Callable[[], GitHubGateway],
+        metrics: Metrics,
+        effects: Effects | None = None,
     ) -> None:
         self.store, self.router, self.github, self.metrics = store, router, github, metrics
         self.facts = Facts(store)
+        self.effects = effects or Effects(store)
 
     def handle(self, body: bytes) -> str:
         event = parse_flux_event(body)
@@ -97,31 +105,39 @@ class FluxReconciler:
 
     # -- commit statuses ------------------------------------------------------------------------
     def _status(self, repo: str, sha: str, context: str, state: CommitState, description: str) -> bool:
-        key = keys.status(repo, sha, context)
-        if self.store.effect_done(key) == state:
-            return False
-        self.metrics.github_calls.labels("set_status").inc()
-        self.github().set_status(repo, sha, state, context, description)
-        self.store.record_effect(key, state)
-        return True
+        def post() -> str:
+            self.metrics.github_calls.labels("set_status").inc()
+            self.github().set_status(repo, sha, state, context, description)
+            return state
+
+        def posted() -> str | None:
+            latest = {s.context: s.state for s in self.github().combined_status(repo, sha).statuses}
+            return latest.get(context)
+
+        _, made = self.effects.once(keys.status(repo, sha, context), lambda v: v == state, post, posted)
+        return made
 
     # -- deployments ----------------------------------------------------------------------------
     def _deployment_id(self, route: Route, sha: str) -> int:
+        def create() -> str:
+            self.metrics.github_calls.labels("create_deployment").inc()
+            deployment = self.github().create_deployment(
+                route.repo,
+                sha,
+                route.env,
+                f"{route.app} at {sha[:12]}",
+                payload={"app": route.app, "env": route.env, "revision": sha},
+                production=route.production,
+            )
+            return str(deployment)
+
+        def created() -> str | None:
+            found = self.github().find_deployment(route.repo, sha, route.env)
+            return None if found is None else str(found)
+
         key = keys.deployment(route.repo, route.env, sha)
-        known = self.store.effect_done(key)
-        if known:
-            return int(known)
-        self.metrics.github_calls.labels("create_deployment").inc()
-        deployment = self.github().create_deployment(
-            route.repo,
-            sha,
-            route.env,
-            f"{route.app} at {sha[:12]}",
-            payload={"app": route.app, "env": route.env, "revision": sha},
-            production=route.production,
-        )
-        self.store.record_effect(key, str(deployment))
-        return deployment
+        value, _ = self.effects.once(key, lambda v: bool(v), create, created)
+        return int(value)
 
     def _deployment(self, route: Route, sha: str, outcome: Outcome, event: FluxEvent) -> str | None:
         """A Deployment records a change applied to an environment: a stage's (known from its merge),
@@ -147,16 +163,21 @@ class FluxReconciler:
             # a stage's Deployment succeeds once the stage has verified it, not when Flux is ready
             self._dispatch(route, sha, target, description)
             return None
+        def reached(last: str | None) -> bool:
+            return last == target or (last in _TERMINAL and target == "in_progress")
+
+        def post() -> str:
+            self.metrics.github_calls.labels("set_deployment_status").inc()
+            self.github().set_deployment_status(route.repo, deployment, target, description)
+            return target
+
         key = keys.deployment_state(route.repo, deployment)
-        last = self.store.effect_done(key)
-        if last == target or (last in _TERMINAL and target == "in_progress"):
-            return None
-        self.metrics.github_calls.labels("set_deployment_status").inc()
-        self.github().set_deployment_status(route.repo, deployment, target, description)
-        self.store.record_effect(key, target)
+        _, made = self.effects.once(
+            key, reached, post, lambda: self.github().deployment_state(route.repo, deployment)
+        )
         if target in _TERMINAL:
-            self._dispatch(route, sha, target, description)
-        return target
+            self._dispatch(route, sha, target, description)  # once: a repeat finds it recorded
+        return target if made else None
 
     # -- repository_dispatch --------------------------------------------------------------------
     def _version_at(self, route: Route, sha: str) -> str | None:
@@ -175,18 +196,23 @@ class FluxReconciler:
             return
         event = "fluxgate.sync-succeeded" if target == "success" else "fluxgate.sync-failed"
         key = keys.dispatch(config.code_repo, route.env, sha, event)
-        if self.store.effect_done(key) is not None:
-            return
-        payload = {
-            "app": route.app,
-            "env": route.env,
-            "version": self._version_at(route, sha),
-            "revision": sha,
-            "message": description,
-        }
-        self.metrics.github_calls.labels("dispatch").inc()
-        self.github().dispatch(config.code_repo, event, payload)
-        self.store.record_effect(key, event)
+        code_repo = config.code_repo
+
+        def send() -> str:
+            payload = {
+                "app": route.app,
+                "env": route.env,
+                "version": self._version_at(route, sha),
+                "revision": sha,
+                "message": description,
+                "id": hashlib.sha256(key.encode()).hexdigest()[:16],  # the same for a repeat: dedupe by it
+            }
+            self.metrics.github_calls.labels("dispatch").inc()
+            self.github().dispatch(code_repo, event, payload)
+            return event
+
+        # GitHub cannot be asked whether a dispatch arrived: after an unknown outcome it is not repeated
+        self.effects.once(key, lambda v: v is not None, send, None)
 
     def ready(self, route: Route, sha: str) -> bool:
         """Every cluster of the environment reports ready at `sha` or a revision that contains it."""

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from fluxgate.config import load_config
 from fluxgate.connector.app import create_app
 from fluxgate.connector.automerge import AutoMerger
+from fluxgate.connector.effects import Effects
 from fluxgate.connector.kube import KubeReader
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.reconcile_flux import FluxReconciler
@@ -62,7 +63,8 @@ class Processing:
         )
         self.metrics = metrics
         self._local = threading.local()
-        self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics)
+        self.effects = Effects(self.store, lease=settings.lease)
+        self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics, self.effects)
         self.github_events = GitHubReconciler(
             self.store,
             self._github if settings.github is not None else None,

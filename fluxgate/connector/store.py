@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from fluxgate.connector.flux_events import Outcome
 
 __all__ = [
+    "Claim",
     "Delivery",
     "DeliveryState",
     "ObjectState",
@@ -103,6 +104,18 @@ effects = Table(
     Column("key", String(255), primary_key=True),  # e.g. status:<repo>:<sha>:<context>:<state>
     Column("value", Text),
     Column("at", Float, nullable=False),
+)
+
+
+# A side effect in flight: who is making the call, and until when the claim holds. One row per effect
+# key serialises the effect across threads and replicas; a row left behind by a crash means "the
+# outcome is unknown": whoever takes it over looks at GitHub before acting again.
+claims = Table(
+    "claims",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("until", Float, nullable=False),
 )
 
 
@@ -203,6 +216,15 @@ def describe_store(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A held claim on an effect key; `unknown`: a previous holder may have made the call."""
+
+    key: str
+    owner: str
+    unknown: bool
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: int
     source: Source
@@ -258,6 +280,7 @@ class Store:
                 .where(deliveries.c.state == DeliveryState.PENDING, held)
                 .values(claimed_by=None, claimed_until=None)
             )
+        self.release_effect_claims(None if self._sqlite else f"{self.worker_id}:")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -410,6 +433,61 @@ class Store:
         statement = statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
         with self._tx() as conn:
             conn.execute(statement)
+
+    def claim_effect(self, key: str, owner: str, lease: float) -> Claim | None:
+        """Claim the right to make the effect `key` (None: another owner holds a live claim). A claim
+        found expired was taken by someone who may have made the call: the returned claim says its
+        outcome is unknown."""
+        key, now = fit_key(key), time.time()
+        with self._tx() as conn:
+            row = conn.execute(
+                select(claims.c.owner, claims.c.until).where(claims.c.key == key).with_for_update()
+            ).first()
+            if row is None:
+                dialect = sqlite if self._sqlite else postgresql
+                inserted = conn.execute(
+                    dialect.insert(claims)
+                    .values(key=key, owner=owner, until=now + lease)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(claims.c.key)
+                ).first()
+                return Claim(key, owner, unknown=False) if inserted is not None else None
+            if row.until >= now:
+                return None
+            conn.execute(update(claims).where(claims.c.key == key).values(owner=owner, until=now + lease))
+            return Claim(key, owner, unknown=True)
+
+    def finish_effect(self, claim: Claim, value: str | None) -> None:
+        """The effect is done (record `value`, unless None) and the claim released, in one transaction."""
+        value = None if value is None else clean_text(value)
+        dialect = sqlite if self._sqlite else postgresql
+        with self._tx() as conn:
+            if value is not None:
+                conn.execute(
+                    dialect.insert(effects)
+                    .values(key=claim.key, value=value, at=time.time())
+                    .on_conflict_do_update(index_elements=["key"], set_={"value": value})
+                )
+            conn.execute(claims.delete().where(claims.c.key == claim.key, claims.c.owner == claim.owner))
+
+    def abandon_effect(self, claim: Claim) -> None:
+        """The call failed without a clear answer: expire the claim now, so the next attempt (this
+        worker's or another's) knows the outcome is unknown and looks before acting."""
+        with self._tx() as conn:
+            conn.execute(
+                update(claims)
+                .where(claims.c.key == claim.key, claims.c.owner == claim.owner)
+                .values(until=0.0)
+            )
+
+    def release_effect_claims(self, owner_prefix: str | None) -> int:
+        """At a worker's start: expire the claims a dead process of this worker left (all of them on
+        SQLite, one replica by design). Their effects' outcomes are unknown, not forgotten."""
+        query = update(claims).where(claims.c.until > 0.0)
+        if owner_prefix is not None:
+            query = query.where(claims.c.owner.startswith(owner_prefix))
+        with self._tx() as conn:
+            return int(conn.execute(query.values(until=0.0)).rowcount)
 
     # -- Flux objects ---------------------------------------------------------------------------
     def record_object(self, state: ObjectState, key: str) -> bool:

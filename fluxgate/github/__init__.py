@@ -28,6 +28,7 @@ from fluxgate.github.models import (
 )
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
 from fluxgate.github.promotion import open_promotion, promote
+from fluxgate.github.retry import sent_once
 from fluxgate.github.settings import GitHubSettings
 
 __all__ = [
@@ -59,5 +60,6 @@ __all__ = [
     "plan_changes",
     "promote",
     "read_marker",
+    "sent_once",
     "title",
 ]

@@ -272,6 +272,13 @@ class GitHubGateway:
             )
             return int(deployment.id)
 
+    def deployment_state(self, repo: str, deployment_id: int) -> str | None:
+        """The state of a Deployment's newest status (None: no status yet)."""
+        with calling(f"read the statuses of deployment {deployment_id}", repo):
+            url = f"{self.repo(repo).url}/deployments/{deployment_id}/statuses"
+            _headers, data = self._github.requester.requestJsonAndCheck("GET", url, {"per_page": 1})
+        return str(data[0]["state"]) if isinstance(data, list) and data else None
+
     def find_deployment(self, repo: str, sha: str, environment: str) -> int | None:
         """The newest Deployment of `sha` to `environment`, if fluxgate (or anyone) created one."""
         with calling(f"list deployments of {sha[:12]} to {environment}", repo):

@@ -4,11 +4,18 @@ retryable status, and a cap on how long we sleep for it.
 
 A wait longer than `max_wait` raises `RateLimitWait` instead of blocking a worker for an hour: the
 caller turns it into a `RetryableError` with `retry_after`, and the task is retried later.
+
+Inside `sent_once()` a POST is never re-sent: GitHub may have done what a POST asked and still
+answered 502 or timed out, and a Deployment or a repository_dispatch sent twice is visible twice.
+The caller then looks at GitHub before it tries again (see the connector's `effects`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from github import GithubRetry
@@ -16,9 +23,21 @@ from urllib3.response import BaseHTTPResponse
 
 from fluxgate.github.errors import RateLimitWait
 
-__all__ = ["FluxgateRetry"]
+__all__ = ["FluxgateRetry", "sent_once"]
 
 _RETRY_STATUSES = [429, *range(500, 600)]
+_once = threading.local()
+
+
+@contextmanager
+def sent_once() -> Iterator[None]:
+    """POSTs made by this thread inside the block are sent once, whatever the answer or error."""
+    before = getattr(_once, "active", False)
+    _once.active = True
+    try:
+        yield
+    finally:
+        _once.active = before
 
 
 class FluxgateRetry(GithubRetry):
@@ -32,6 +51,11 @@ class FluxgateRetry(GithubRetry):
         kwargs.setdefault("max_rate_limit_wait", max_wait)
         self.max_wait = max_wait
         super().__init__(**kwargs)
+
+    def _is_method_retryable(self, method: str) -> bool:
+        if getattr(_once, "active", False) and method.upper() == "POST":
+            return False
+        return bool(super()._is_method_retryable(method))
 
     def new(self, **kw: Any) -> FluxgateRetry:
         kw.setdefault("max_wait", self.max_wait)

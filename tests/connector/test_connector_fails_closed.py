@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fluxgate.connector.routing import Router
 from fluxgate.connector.service import describe
 from fluxgate.connector.settings import ConnectorSettings
-from fluxgate.connector.routing import Router
 from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.cli.conftest import EXAMPLES, FLUXGATE
 from tests.conftest import TOKEN
@@ -32,7 +32,16 @@ def _environment(**settings: str) -> dict[str, str]:
 
 def test_without_signature_keys_it_refuses_to_start_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(FLUXGATE), "connector", "--config", str(SHOP), "--data", str(tmp_path), "--port", str(free_port())],
+        [
+            str(FLUXGATE),
+            "connector",
+            "--config",
+            str(SHOP),
+            "--data",
+            str(tmp_path),
+            "--port",
+            str(free_port()),
+        ],
         env=_environment(FLUXGATE_WEBHOOK_SECRET="s3cret-webhook"),
         capture_output=True,
         text=True,

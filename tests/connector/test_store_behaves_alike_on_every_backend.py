@@ -4,6 +4,7 @@ claimed to come back forever."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def test_notes_with_text_no_backend_holds_are_cleaned(store: Store) -> None:
 
 
 def _flux(name: str) -> bytes:
-    return ('{"involvedObject": {"kind": "Kustomization", "namespace": "ns", "name": "%s"}}' % name).encode()
+    return json.dumps({"involvedObject": {"kind": "Kustomization", "namespace": "ns", "name": name}}).encode()
 
 
 def test_a_delivery_that_can_never_succeed_is_parked_at_once_and_delays_no_other(store: Store) -> None:

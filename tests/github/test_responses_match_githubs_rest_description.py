@@ -175,6 +175,10 @@ def _drive(stack: ExitStack, github: RunningEmulator) -> None:
     # repository_dispatch.
     assert repo.create_repository_dispatch("promote", {"environment": "prod"})
 
+    # The rate limit, which the connector reads to check its credentials.
+    assert client.get_rate_limit().resources.core.remaining > 0
+    expect(401, "GET", "/rate_limit", headers={"Authorization": "token ghp_revoked"})
+
     # GitHub Actions: dispatch a workflow (with and without run details), then read it and its runs; the
     # emulator finishes one run, as a runner would.
     workflow = repo.get_workflow("verify.yml")
