@@ -5,7 +5,9 @@ required status checks, GitHub answers 405 and the stage suspends at `await-merg
 `fluxgate.automerge:<method>:<head sha>`. From then on the merge is the connector's job: it tries
 again as soon as a `status` or `check_suite` webhook says a check passed on that head, and every
 `retry_every` seconds in case such a webhook was lost. A successful merge is kept as the merge fact
-the `pull_request` webhook would carry, so the stage resumes on the next sweep either way.
+the `pull_request` webhook would carry, so the stage resumes on the next sweep either way. A merge
+whose answer was lost (a 502, a crash) is not a problem: GitHub refuses a second merge, and the
+next try finds the PR merged and keeps the fact.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fluxgate.connector.facts import Facts, MergeFact
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.store import Store
 from fluxgate.errors import FluxgateError
-from fluxgate.github import GitHubGateway, GitHubNotMergeable, GitHubRejected
+from fluxgate.github import GitHubGateway, GitHubNotMergeable, GitHubRejected, PullRequest
 from fluxgate.stage import AutoMerge, PullRef
 
 __all__ = ["AutoMerger"]
@@ -53,18 +55,33 @@ class AutoMerger:
         if not self._due(run_id, pr.repo, automerge.head_sha):
             return []
         self.metrics.github_calls.labels("merge").inc()
+        gateway = self.github()
         try:
-            gateway = self.github()
             sha = gateway.merge(pr.repo, pr.number, automerge.method, expected_head=automerge.head_sha)
-            merged = gateway.pull_request(pr.repo, pr.number, with_reviews=False)
         except (GitHubNotMergeable, GitHubRejected):
-            return []  # required checks still pending (or the head moved): the next check passing says when
+            # Required checks still pending, or the head moved; or an earlier try merged it and its
+            # answer was lost (GitHub answers 405 to a second merge): then the PR says so.
+            return self._already_merged(gateway, pr)
         except FluxgateError as error:
             return [f"automerge {pr}: {error}"]
-        if merged.promotion is not None:  # kept as the `pull_request` webhook would have it
+        self._keep(gateway.pull_request(pr.repo, pr.number, with_reviews=False), sha)
+        return [f"{pr}: required checks passed; merged as {sha[:12]}"]
+
+    def _already_merged(self, gateway: GitHubGateway, pr: PullRef) -> list[str]:
+        try:
+            current = gateway.pull_request(pr.repo, pr.number, with_reviews=False)
+        except FluxgateError:
+            return []
+        if not current.merged or current.merge_sha is None:
+            return []
+        self._keep(current, current.merge_sha)
+        return [f"{pr}: found merged as {current.merge_sha[:12]}"]
+
+    def _keep(self, merged: PullRequest, sha: str) -> None:
+        """Kept as the `pull_request` webhook would have it: the stage resumes on the next sweep."""
+        if merged.promotion is not None:
             fact = MergeFact(
                 merged=True, merge_sha=sha, merged_by=merged.merged_by, pr_url=merged.url,
                 **merged.promotion.model_dump(),
-            )
-            self.facts.keep_merge(pr.repo, pr.number, fact)
-        return [f"{pr}: required checks passed; merged as {sha[:12]}"]
+            )  # fmt: skip
+            self.facts.keep_merge(merged.repo, merged.number, fact)

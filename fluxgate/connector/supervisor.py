@@ -48,31 +48,35 @@ class Supervisor:
         self._child: multiprocessing.process.BaseProcess | None = None
         self._ready: Any = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.restarts = 0
 
     def start(self) -> None:
-        self._spawn()
+        """Returns at once: the first processing process is forked as soon as the fork server has
+        imported the connector, while this process already acknowledges deliveries."""
         self._thread = threading.Thread(target=self._watch, name="connector-supervisor", daemon=True)
         self._thread.start()
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> multiprocessing.process.BaseProcess | None:
         from fluxgate.connector.service import run_processing
 
-        self._ready = self._context.Event()
-        self._child = self._context.Process(
-            target=run_processing,
-            args=(self.settings, self.worker_id, self._ready),
-            name="fluxgate-connector-worker",
-            daemon=True,
-        )
-        self._child.start()
+        with self._lock:  # never a new process once `stop` has begun
+            if self._stopping.is_set():
+                return None
+            self._ready = self._context.Event()
+            self._child = self._context.Process(
+                target=run_processing,
+                args=(self.settings, self.worker_id, self._ready),
+                name="fluxgate-connector-worker",
+                daemon=True,
+            )
+            self._child.start()
+            return self._child
 
     def _watch(self) -> None:
         delay = self.settings.supervise_backoff
-        while not self._stopping.is_set():
-            child = self._child
-            assert child is not None
+        while (child := self._spawn()) is not None:
             started = time.monotonic()
             multiprocessing.connection.wait([child.sentinel])
             child.join()  # reap it: no defunct process left behind
@@ -81,7 +85,7 @@ class Supervisor:
             if time.monotonic() - started > 60:
                 delay = self.settings.supervise_backoff
             log.warning(
-                "the processing process %s exited with %s; starting another in %.0f s",
+                "the processing process %s exited with %s; starting another in %.1f s",
                 child.pid,
                 child.exitcode,
                 delay,
@@ -90,7 +94,6 @@ class Supervisor:
                 return
             delay = min(self.MAX_DELAY, delay * 2)
             self.restarts += 1
-            self._spawn()
 
     def check(self) -> tuple[str, bool, str | None]:
         child, ready = self._child, self._ready
@@ -105,8 +108,9 @@ class Supervisor:
         return self._child.pid if self._child is not None else None
 
     def stop(self) -> None:
-        self._stopping.set()
-        child = self._child
+        with self._lock:
+            self._stopping.set()
+            child = self._child
         if child is not None and child.is_alive():
             child.terminate()
             child.join(timeout=15)

@@ -94,6 +94,21 @@ def _prefect_api_in_every_thread(url: str | None) -> Iterator[None]:
         prefect.context.GLOBAL_SETTINGS_CONTEXT = before
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):  # a child may be any thread's
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in children.read_text().split())
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 @dataclass
 class InProcessServing:
     """One in-process connector: uvicorn in a thread with the lifespan on (which starts and stops the
@@ -199,6 +214,18 @@ class ConnectorProcess:
         assert self.proc is not None, "kill() needs the connector's process: mark the test connector_process"
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.communicate(timeout=10)
+
+    def processing_pids(self) -> list[int]:
+        """The processing processes of a `fluxgate connector` process: children of its fork server."""
+        assert self.proc is not None, "needs the connector's process: mark the test connector_process"
+        servers = [c for c in _children(self.proc.pid) if b"forkserver" in _cmdline(c)]
+        return [child for server in servers for child in _children(server)]
+
+    def kill_processing(self) -> int:
+        """`kill -9` of the processing process alone (the HTTP process lives on); returns its pid."""
+        (child,) = self.processing_pids()
+        os.kill(child, signal.SIGKILL)
+        return child
 
     def stop(self) -> str:
         """Stops the connector; returns what it printed on stderr (in-process: what it logged)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import httpx
 import pytest
 
@@ -73,24 +71,6 @@ def test_readiness_says_which_dependency_is_missing(connector: ConnectorProcess)
     assert answer.json()["problems"]["prefect"].startswith("http://127.0.0.1:9/api: ")
 
 
-def _children(pid: int) -> list[int]:
-    from pathlib import Path
-
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):
-            found.extend(int(child) for child in children.read_text().split())
-    return found
-
-
-def _processing_pids(pid: int) -> list[int]:
-    """The processing processes of the connector `pid`: children of its fork server."""
-    from pathlib import Path
-
-    servers = [c for c in _children(pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
-    return [child for server in servers for child in _children(server)]
-
-
 def _wait_for(condition: object, timeout: float, what: str) -> None:
     import time
 
@@ -111,7 +91,7 @@ def test_a_killed_processing_process_is_noticed_reaped_and_restarted(
     assert connector.proc is not None
     sha = _head(github, connector.repo)
     _wait_for(lambda: httpx.get(f"{connector.url}/readyz", timeout=5).status_code == 200, 30, "ready")
-    (child,) = _processing_pids(connector.proc.pid)
+    (child,) = connector.processing_pids()
     os.kill(child, signal.SIGKILL)
     killed = time.monotonic()
     _wait_for(lambda: httpx.get(f"{connector.url}/readyz", timeout=5).status_code == 503, 5, "unready")

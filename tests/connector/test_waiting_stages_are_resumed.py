@@ -130,3 +130,32 @@ def test_a_run_waiting_for_an_unknown_commit_does_not_hold_up_the_others(
     assert any(line.startswith(f"{stuck.name} (await-flux): ") for line in lines), lines
     assert f"resumed {fine.name} (await-flux)" in lines
     assert not any(stuck.name in line for line in processing.resumer.sweep())  # said once, not every sweep
+
+
+def test_a_resume_whose_record_was_lost_in_a_crash_is_not_repeated(
+    make_processing: Any, manifests_repo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.connector.prefect_stage import waits_for_merge
+
+    fact = MergeFact(
+        merged=True, merge_sha="b" * 40, merged_by="jane-ops", pr_url="http://gh/pr/8",
+        app="shop", env="dev", version="1.1.0",
+    )  # fmt: skip
+    crashing = make_processing()
+    Facts(crashing.store).keep_merge(manifests_repo, 8, fact)
+    pr = PullRef(repo=manifests_repo, number=8)
+    run = start_until_paused(waits_for_merge, _tags("1.1.0", "dev", pr=pr))
+    record = crashing.store.record_effect
+
+    def die_before_recording_a_resume(key: str, value: str = "") -> None:
+        if key.startswith("resumed:"):
+            raise SystemExit("killed between Prefect's answer and the record")  # what kill -9 leaves
+        record(key, value)
+
+    monkeypatch.setattr(crashing.store, "record_effect", die_before_recording_a_resume)
+    with pytest.raises(SystemExit):
+        crashing.resumer.sweep()
+    restarted = make_processing()
+    assert not any(str(run.id) in line for line in restarted.resumer.sweep())  # Prefect ran on: no repeat
+    state = run_again(waits_for_merge, run)
+    assert state.is_completed() and state.result()["merge_sha"] == "b" * 40
