@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/connector.py
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/idle.py
+	$(BIN)/python bench/crash.py
 
 demo: $(STAMP)
 	$(BIN)/fluxgate demo $(DEMO_ARGS)

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,16 +27,9 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+from common import CONFIG, REPO, TOKEN, flux_event, signed, start_connector, start_github
 
-from fluxgate.connector.signatures import flux_signature
 from fluxgate.sandbox.github import free_port
-from fluxgate.sandbox.serving import wait_until_up
-
-ROOT = Path(__file__).resolve().parents[1]
-FLUXGATE = Path(sys.executable).parent / "fluxgate"
-KEY = "bench-flux-key"
-TOKEN = "ghp_bench"
-REPO = "acme/shop-manifests"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -55,29 +45,8 @@ def peak_memory_mib(pid: int) -> float:
 
 
 def events(count: int, sha: str) -> list[tuple[str, bytes]]:
-    out = []
-    for i in range(count):
-        name = f"app-{i:05d}"
-        body = json.dumps(
-            {
-                "involvedObject": {
-                    "kind": "Kustomization",
-                    "namespace": "flux-system",
-                    "name": name,
-                    "uid": f"uid-{i}",
-                    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-                },
-                "severity": "info",
-                "timestamp": "2026-01-01T10:00:00Z",
-                "reason": "Progressing",
-                "message": f"Deployment/shop-dev/{name} configured",
-                "metadata": {"revision": f"main@sha1:{sha}", "env": "dev", "cluster": "dev-eu"},
-                "reportingController": "kustomize-controller",
-                "reportingInstance": "kustomize-controller-0",
-            }
-        ).encode()
-        out.append((f"fluxgate/dev/dev-eu/kustomization/{name}", body))
-    return out
+    names = [f"app-{i:05d}" for i in range(count)]
+    return [(f"fluxgate/dev/dev-eu/kustomization/{name}", flux_event(name, sha)) for name in names]
 
 
 async def send_all(
@@ -97,7 +66,7 @@ async def send_all(
             nonlocal sent
             while queue:
                 context, body = queue.pop()
-                headers = {"Content-Type": "application/json", "X-Signature": flux_signature(body, KEY)}
+                headers = signed(body)
                 started = time.perf_counter()
                 if rate:
                     due = began + sent / rate
@@ -119,60 +88,14 @@ async def send_all(
 
 def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="fluxgate-bench-connector-"))
-    gh_port, c_port = free_port(), free_port()
-    github = subprocess.Popen(
-        [
-            str(FLUXGATE),
-            "sandbox",
-            "github",
-            "--data",
-            str(work / "gh"),
-            "--port",
-            str(gh_port),
-            "--token",
-            f"bot={TOKEN}",
-            "--repo",
-            REPO,
-            "--latency",
-            str(delay),
-            "--record-bodies",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(10),  # it stands in for a remote GitHub: keep it off the connector's CPU
-    )
-    gh_url = f"http://127.0.0.1:{gh_port}"
-    wait_until_up(f"{gh_url}/_sandbox/requests", github, "the GitHub emulator", timeout=60)
+    github, gh_url = start_github(work / "gh", latency=delay)
     config = work / "fluxgate.yaml"
-    config.write_text((ROOT / "examples/shop/fluxgate.yaml").read_text())
-    env = {
-        **os.environ,
-        "FLUXGATE_GITHUB__API_URL": gh_url,
-        "FLUXGATE_GITHUB__TOKEN": TOKEN,
-        "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
-        "FLUXGATE_FLUX_HMAC_KEY": KEY,
-        "FLUXGATE_WORKERS": str(workers),
-    }
-    connector = subprocess.Popen(
-        [
-            str(FLUXGATE),
-            "connector",
-            "--config",
-            str(config),
-            "--data",
-            str(work / "connector"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(c_port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    config.write_text(CONFIG.read_text())
+    c_port = free_port()
     c_url = f"http://127.0.0.1:{c_port}"
+    connector = None
     try:
-        wait_until_up(f"{c_url}/healthz", connector, "the connector", timeout=60)
+        connector = start_connector(config, work / "connector", c_port, gh_url, workers)
         head = httpx.get(
             f"{gh_url}/repos/{REPO}/git/ref/heads/main",
             headers={"Authorization": f"token {TOKEN}"},
@@ -208,9 +131,10 @@ def run(delay: float, count: int, senders: int, workers: int) -> dict[str, float
             "peak_mib": peak_memory_mib(connector.pid),
         }
     finally:
-        connector.terminate()
+        if connector is not None:
+            connector.terminate()
+            connector.wait(30)
         github.terminate()
-        connector.wait(30)
         github.wait(30)
 
 

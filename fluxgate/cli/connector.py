@@ -59,6 +59,7 @@ def connector_command(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
+    settings.check_keys()  # before anything slow starts
     metrics_dir = settings.data_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)

@@ -234,12 +234,8 @@ class Connector:
     child. Refuses to start without the signature keys unless `settings.insecure`."""
 
     def __init__(self, settings: ConnectorSettings, separate_process: bool = False) -> None:
+        settings.check_keys()
         missing = settings.missing_keys()
-        if missing and not settings.insecure:
-            raise SettingsError(
-                f"{' and '.join(missing)} not set: anyone could post events and webhooks; set "
-                f"{'them' if len(missing) > 1 else 'it'}, or pass --insecure to accept unsigned deliveries"
-            )
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.router = Router([load_config(path) for path in settings.configs])  # bad config: fail here, now

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fluxgate.errors import SettingsError
 from fluxgate.github import GitHubSettings
 
 __all__ = ["ConnectorSettings"]
@@ -61,3 +62,12 @@ class ConnectorSettings(BaseSettings):
         if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
             missing.append("FLUXGATE_WEBHOOK_SECRET")
         return missing
+
+    def check_keys(self) -> None:
+        """SettingsError naming the missing keys, unless `insecure`: the connector fails closed."""
+        missing = self.missing_keys()
+        if missing and not self.insecure:
+            raise SettingsError(
+                f"{' and '.join(missing)} not set: anyone could post events and webhooks; set "
+                f"{'them' if len(missing) > 1 else 'it'}, or pass --insecure to accept unsigned deliveries"
+            )

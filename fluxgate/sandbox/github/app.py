@@ -26,10 +26,14 @@ from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord
 __all__ = ["create_app"]
 
 _CONVERTER = re.compile(r":(int|path|str)}")
+# Fields of an answered JSON object the request listing repeats (with `record_bodies`): what a commit
+# status, a Deployment or a deployment status was, to count repeated side effects.
+_LISTED = ("context", "state", "environment", "sha")
 
 
 class RecordAndFault:
-    """Logs every answered request with its route template, and answers injected faults first."""
+    """Logs every answered request with its route template, and answers injected faults first: instead
+    of the endpoint, or (`Fault.swallow`) after it, dropping its answer."""
 
     def __init__(self, app: ASGIApp, emulator: Emulator, routes: list[BaseRoute]) -> None:
         self.app, self.emulator, self.routes = app, emulator, routes
@@ -45,8 +49,10 @@ class RecordAndFault:
         if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
             await self.app(scope, receive, send)
             return
+        client = scope.get("client")
         record = RequestRecord(scope["method"], scope["path"], self._template(scope), 0,
-                               scope.get("query_string", b"").decode())
+                               scope.get("query_string", b"").decode(),
+                               client=f"{client[0]}:{client[1]}" if client else "")
         if self.emulator.latency:
             await asyncio.sleep(self.emulator.latency)  # like GitHub's round trip; other requests go on
         fault = self.emulator.take_fault(scope["method"], scope["path"])
@@ -58,12 +64,19 @@ class RecordAndFault:
                 self.emulator.requests.append(record)  # before the client can read the answer
             elif message["type"] == "http.response.body" and self.emulator.record_bodies:
                 chunks.append(message.get("body", b""))
-            await send(message)
+            if not record.swallowed:
+                await send(message)
 
         if fault is not None:
             body = {"message": fault.message, "documentation_url": "https://docs.github.com/rest"}
             response: ASGIApp = JSONResponse(body, status_code=fault.status, headers=fault.headers)
-            await response(scope, receive, recording_send)
+            if fault.swallow is None:
+                await response(scope, receive, recording_send)
+            else:  # carry it out, drop the answer, and fail late: the caller cannot know it happened
+                record.swallowed = True
+                await self.app(scope, receive, recording_send)
+                await asyncio.sleep(fault.swallow)
+                await response(scope, receive, send)
         else:
             await self.app(scope, receive, recording_send)
         if chunks and b"".join(chunks).strip():
@@ -112,11 +125,22 @@ def _admin_routes(emulator: Emulator) -> list[BaseRoute]:
         if request.method == "DELETE":
             emulator.requests.clear()
             return Response(status_code=204)
-        return JSONResponse([
-            {"method": r.method, "path": r.path, "route": r.route, "status": r.status, "at": r.at,
-             **({"context": r.body["context"]} if isinstance(r.body, dict) and "context" in r.body else {})}
-            for r in emulator.requests
-        ])
+        since = int(request.query_params.get("since", 0))  # poll from where you were (it grows until DELETE)
+        return JSONResponse(
+            [
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "route": r.route,
+                    "status": r.status,
+                    "at": r.at,
+                    "client": r.client,
+                    **({"swallowed": True} if r.swallowed else {}),
+                    **({k: r.body[k] for k in _LISTED if k in r.body} if isinstance(r.body, dict) else {}),
+                }
+                for r in emulator.requests[since:]
+            ]
+        )
 
     async def workflow_runs(request: Request) -> Response:
         """GET ?repo=owner/name: runs with their inputs; POST {full_name, run_id, conclusion}: finish one."""

@@ -46,11 +46,18 @@ class RequestRecord:
     query: str = ""
     body: Any = None  # the JSON answered, kept only when `record_bodies` is on
     at: float = 0.0  # time.time() when the answer started
+    client: str = ""  # the caller's host:port: tells one process's connections from another's
+    swallowed: bool = False  # applied, but the caller got a `Fault.swallow` error instead of this answer
 
 
 @dataclass
 class Fault:
-    """Answer the next `times` requests matching `method` and `path` (a regex) with `status`."""
+    """Answer the next `times` requests matching `method` and `path` (a regex) with `status`.
+
+    With `swallow` (seconds), the request is carried out first (its effect applied, logged in
+    `Emulator.requests` with the real answer and `swallowed` set), then the answer is dropped, and
+    `status` follows after `swallow` seconds: GitHub did it, but the caller cannot know.
+    """
 
     status: int
     path: str = ".*"
@@ -58,6 +65,7 @@ class Fault:
     times: int = 1
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "Server Error"
+    swallow: float | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method in ("*", method) and re.search(self.path, path) is not None
