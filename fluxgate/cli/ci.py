@@ -10,24 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fluxgate.ci import (
-    CiOutcome,
-    ComponentChanges,
-    LastBuild,
-    check_templates,
-    compute_release,
-    detect_changes,
-    last_build_name,
-    outcome_lines,
-)
 from fluxgate.cli.app import ConfigOpt, _config, app, user_errors
-from fluxgate.config import PipelineConfig
 from fluxgate.errors import FluxgateError
 from fluxgate.prefect_api import check_health, connect, load_flow, run_url, server_configured
+
+if TYPE_CHECKING:  # imported by the command itself: every other command starts without the CI stack
+    from fluxgate.ci import ComponentChanges, LastBuild
+    from fluxgate.config import PipelineConfig
 
 __all__: list[str] = []
 
@@ -67,6 +60,8 @@ def _changes_line(changes: ComponentChanges) -> str:
 
 def _recorded(cfg: PipelineConfig) -> LastBuild | None:
     """The last build the `ci` flow recorded, when a Prefect server is configured; else none."""
+    from fluxgate.ci import LastBuild, last_build_name
+
     if not server_configured():
         return None
     with connect() as api:
@@ -75,6 +70,8 @@ def _recorded(cfg: PipelineConfig) -> LastBuild | None:
 
 
 def _dry_run(cfg: PipelineConfig, head: str, version: str | None, base: str | None) -> None:
+    from fluxgate.ci import CiOutcome, check_templates, compute_release, detect_changes, outcome_lines
+
     last = None if base is not None else _recorded(cfg)
     changes = detect_changes(cfg, head, base if base is not None else (last.commit if last else None))
     planned = compute_release(cfg, changes, previous=last.images if last else None, version=version)
@@ -106,6 +103,8 @@ def ci_command(
     ] = None,
 ) -> None:
     """Build the components a push changed, record the build and start the first stage."""
+    from fluxgate.ci import CiOutcome, outcome_lines
+
     cfg = _config(config)
     if dry_run:
         _dry_run(cfg, head, version, base)

@@ -280,6 +280,12 @@ class Connector:
             self.processing.start()
         elif self.supervisor is not None:
             self.supervisor.start()
+            # Serve once processing runs too: what is acknowledged then is also worked at once (a
+            # readiness probe would hold traffic back until then anyway). A processing process slow
+            # to come does not keep deliveries out for long: after `start_wait`, serve regardless.
+            wait = self.settings.start_wait
+            if not self.supervisor.wait_ready(wait):
+                log.warning("processing is not running %.0f s after start; serving anyway", wait)
 
     def stop(self) -> None:
         if self._stopped:

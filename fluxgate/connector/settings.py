@@ -50,6 +50,9 @@ class ConnectorSettings(BaseSettings):
     supervise_backoff: float = Field(
         0.5, gt=0, description="First delay before restarting a processing process that died; doubles"
     )
+    start_wait: float = Field(
+        15.0, ge=0, description="At start, how long acknowledging waits for processing to run"
+    )
     kubeconfig: Path | None = Field(
         None, description="Contexts named like the clusters let the watchdog read Flux objects directly"
     )

@@ -95,6 +95,15 @@ class Supervisor:
             delay = min(self.MAX_DELAY, delay * 2)
             self.restarts += 1
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until a processing process works the inbox, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self.check()[1]:
+            if time.monotonic() > deadline or self._stopping.is_set():
+                return False
+            time.sleep(0.02)
+        return True
+
     def check(self) -> tuple[str, bool, str | None]:
         child, ready = self._child, self._ready
         if child is None or not child.is_alive():
