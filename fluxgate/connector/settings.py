@@ -48,7 +48,7 @@ class ConnectorSettings(BaseSettings):
         "every as many seconds: Flux never re-sends a lost event",
     )
     supervise_backoff: float = Field(
-        0.5, gt=0, description="First delay before restarting a processing process that died; doubles"
+        0.2, gt=0, description="First delay before restarting a processing process that died; doubles"
     )
     start_wait: float = Field(
         15.0, ge=0, description="At start, how long acknowledging waits for processing to run"
