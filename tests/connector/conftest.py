@@ -263,6 +263,18 @@ class ConnectorProcess:
             },
         )
 
+    def opt_in_dispatch(self, github: RunningEmulator) -> str:
+        """Restart with the shop's code repo set and dev opted into `repository_dispatch`; returns
+        the code repo (created in the emulator)."""
+        code_repo = self.repo + "-code"
+        github.emulator.create_repo(code_repo)
+        self.stop()
+        text = self.config.read_text().replace("app: shop\n", f"app: shop\ncode_repo: {code_repo}\n", 1)
+        opted = "    auto_promote: true\n    repository_dispatch: true\n"  # dev's: the first of them
+        self.config.write_text(text.replace("    auto_promote: true\n", opted, 1))
+        self.start()
+        return code_repo
+
     def open_promotion(
         self, emulated: RunningEmulator, cache: Path, env: str, version: str
     ) -> tuple[Any, int]:
@@ -297,6 +309,21 @@ class ConnectorProcess:
                 return listing
             assert time.monotonic() < deadline, listing
             time.sleep(0.05)
+
+
+def head(github: RunningEmulator, repo: str) -> str:
+    """The commit `main` of `repo` points at in the emulated GitHub."""
+    sha = github.emulator.git(github.emulator.state.repos[repo]).ref("refs/heads/main")
+    assert sha
+    return sha
+
+
+def posts(github: RunningEmulator, repo: str, route: str) -> list[Any]:
+    """The successful POSTs to `route` (a template) of `repo`: the emulator serves every test."""
+    return [
+        r for r in github.emulator.calls()
+        if r.method == "POST" and r.route == route and r.status < 300 and r.path.startswith(f"/repos/{repo}/")
+    ]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

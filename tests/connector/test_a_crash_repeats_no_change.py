@@ -16,44 +16,19 @@ from typing import Any
 import pytest
 
 from fluxgate.sandbox.github import Fault, RunningEmulator
-from tests.connector.conftest import ConnectorProcess, kustomization_event
+from tests.connector.conftest import ConnectorProcess, head, kustomization_event, posts
 
 CHANGE_SET = "Deployment/shop-dev/web configured"
-
-
-def _head(github: RunningEmulator, repo: str) -> str:
-    sha = github.emulator.git(github.emulator.state.repos[repo]).ref("refs/heads/main")
-    assert sha
-    return sha
-
-
-def _posts(github: RunningEmulator, repo: str, route: str) -> list[Any]:
-    return [
-        r for r in github.emulator.calls()
-        if r.method == "POST" and r.route == route and r.status < 300 and r.path.startswith(f"/repos/{repo}/")
-    ]  # fmt: skip
 
 
 def _kill_once_swallowed(github: RunningEmulator, connector: ConnectorProcess, repo: str, route: str) -> None:
     """Wait until GitHub has carried out the call whose answer it keeps, then kill the processing
     process that is waiting for that answer."""
     deadline = time.monotonic() + 30
-    while not any(r.swallowed for r in _posts(github, repo, route)):
+    while not any(r.swallowed for r in posts(github, repo, route)):
         assert time.monotonic() < deadline, f"no {route} call reached GitHub"
         time.sleep(0.02)
     connector.kill_processing()
-
-
-def _opt_in_dispatch(github: RunningEmulator, connector: ConnectorProcess) -> str:
-    code_repo = connector.repo + "-code"
-    github.emulator.create_repo(code_repo)
-    connector.stop()
-    text = connector.config.read_text().replace("app: shop\n", f"app: shop\ncode_repo: {code_repo}\n", 1)
-    connector.config.write_text(
-        text.replace("    auto_promote: true\n", "    auto_promote: true\n    repository_dispatch: true\n", 1)
-    )
-    connector.start()
-    return code_repo
 
 
 Case = tuple[str, Callable[[str], list[dict[str, Any]]]]
@@ -83,8 +58,8 @@ def test_a_change_whose_record_was_lost_in_a_crash_is_made_once(
     github: RunningEmulator, connector: ConnectorProcess, kind: str
 ) -> None:
     route, events = CASES[kind]
-    repo = _opt_in_dispatch(github, connector) if kind == "repository_dispatch" else connector.repo
-    sha = _head(github, connector.repo)
+    repo = connector.opt_in_dispatch(github) if kind == "repository_dispatch" else connector.repo
+    sha = head(github, connector.repo)
     path = route.replace("{owner}/{repo}", repo).replace("{sha}", ".*").replace("{deployment_id}", r"\d+")
     github.emulator.inject(Fault(502, method="POST", path=f"^{path}$", swallow=60))
     for event in events(sha):
@@ -92,7 +67,7 @@ def test_a_change_whose_record_was_lost_in_a_crash_is_made_once(
     _kill_once_swallowed(github, connector, repo, route)
     listing = connector.settle(timeout=30)
     assert listing["counts"] == {"done": len(events(sha))}, listing
-    made = _posts(github, repo, route)
+    made = posts(github, repo, route)
     assert len(made) == 1, [(r.path, r.status, r.swallowed) for r in made]
     github.emulator.faults.clear()
     log = connector.stop()

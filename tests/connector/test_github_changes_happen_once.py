@@ -14,15 +14,9 @@ from typing import Any
 import pytest
 
 from fluxgate.sandbox.github import Fault, RunningEmulator, free_port
-from tests.connector.conftest import ConnectorProcess, kustomization_event
+from tests.connector.conftest import ConnectorProcess, head, kustomization_event, posts
 
 CHANGE_SET = "Deployment/shop-prod/web configured\nService/shop-prod/web unchanged"
-
-
-def _head(github: RunningEmulator, repo: str) -> str:
-    sha = github.emulator.git(github.emulator.state.repos[repo]).ref("refs/heads/main")
-    assert sha
-    return sha
 
 
 def _prod_deployments(github: RunningEmulator, repo: str, sha: str) -> list[Any]:
@@ -37,14 +31,6 @@ def _change_sets(sha: str, count: int) -> list[dict[str, Any]]:
         kustomization_event(sha, "Progressing", CHANGE_SET, env="prod",
                             cluster=("prod-eu", "prod-us")[n % 2], name=f"shop-{n}")
         for n in range(count)
-    ]  # fmt: skip
-
-
-def _posts(github: RunningEmulator, repo: str, route: str) -> list[Any]:
-    """The successful POSTs to `route` of `repo` (the emulator serves every test of the session)."""
-    return [
-        r for r in github.emulator.calls()
-        if r.method == "POST" and r.route == route and r.status < 300 and r.path.startswith(f"/repos/{repo}/")
     ]  # fmt: skip
 
 
@@ -87,7 +73,7 @@ def test_concurrent_change_sets_of_one_environment_make_one_deployment(
     slow_github: RunningEmulator, connector: ConnectorProcess
 ) -> None:
     github = slow_github
-    sha = _head(github, connector.repo)
+    sha = head(github, connector.repo)
     connector.stop()  # eight deliveries waiting when it starts: one batch, eight threads at once
     _store_deliveries(connector, _change_sets(sha, 8))
     connector.start()
@@ -101,7 +87,7 @@ def test_two_replicas_make_one_deployment(
     slow_github: RunningEmulator, replicas: list[ConnectorProcess]
 ) -> None:
     github = slow_github
-    sha = _head(github, replicas[0].repo)
+    sha = head(github, replicas[0].repo)
     with ThreadPoolExecutor(8) as senders:
         answers = list(senders.map(lambda n, e: replicas[n % 2].flux(e), range(8), _change_sets(sha, 8)))
     assert [a.status_code for a in answers] == [202] * 8
@@ -110,7 +96,7 @@ def test_two_replicas_make_one_deployment(
     (deployment,) = _prod_deployments(github, replicas[0].repo, sha)
     assert [s.state for s in deployment.statuses] == ["in_progress"]
     contexts = Counter(
-        r.body["context"] for r in _posts(github, replicas[0].repo, "/repos/{owner}/{repo}/statuses/{sha}")
+        r.body["context"] for r in posts(github, replicas[0].repo, "/repos/{owner}/{repo}/statuses/{sha}")
     )
     assert set(contexts.values()) == {1}, contexts
 
@@ -127,12 +113,12 @@ def test_two_replicas_make_one_deployment(
 def test_a_change_github_made_but_whose_answer_was_lost_is_not_made_again(
     github: RunningEmulator, connector: ConnectorProcess, route: str, path: str
 ) -> None:
-    sha = _head(github, connector.repo)
+    sha = head(github, connector.repo)
     github.emulator.inject(Fault(502, method="POST", path=connector.repo + ".*" + path, swallow=0.05))
     assert connector.flux(_change_sets(sha, 1)[0]).status_code == 202
     listing = connector.settle(timeout=30)
     assert listing["counts"] == {"done": 1}, listing
-    made = _posts(github, connector.repo, route)
+    made = posts(github, connector.repo, route)
     assert len(made) == 1, [(r.path, r.status, r.swallowed) for r in made]
     assert made[0].swallowed  # GitHub did it; the connector never heard, looked, and found it
     (deployment,) = _prod_deployments(github, connector.repo, sha)

@@ -43,14 +43,7 @@ def test_an_opted_in_environment_tells_the_code_repo_when_flux_is_done(
 ) -> None:
     from tests.connector.conftest import kustomization_event
 
-    code_repo = connector.repo + "-code"
-    github.emulator.create_repo(code_repo)
-    connector.stop()
-    text = connector.config.read_text().replace("app: shop\n", f"app: shop\ncode_repo: {code_repo}\n", 1)
-    connector.config.write_text(
-        text.replace("    auto_promote: true\n", "    auto_promote: true\n    repository_dispatch: true\n", 1)
-    )
-    connector.start()
+    code_repo = connector.opt_in_dispatch(github)
     gw, number = connector.open_promotion(github, tmp_path, "dev", "1.4.2")
     merge_sha = gw.merge(connector.repo, number, "merge")
     assert github.emulator.dispatcher.settle()
