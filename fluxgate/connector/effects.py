@@ -82,13 +82,9 @@ class Effects:
             if done(recorded):
                 self.store.finish_effect(claim, None)
                 return recorded or "", False
-            if claim.unknown:
-                found = look() if look is not None else recorded or "unknown"
-                if look is None:
-                    log.warning("%s: outcome unknown after a crash; not repeated", claim.key)
-                if found is not None and (look is None or done(found)):
-                    self.store.finish_effect(claim, found)
-                    return found, False
+            if claim.unknown and (found := self._made_before(claim.key, recorded, done, look)) is not None:
+                self.store.finish_effect(claim, found)
+                return found, False
             with sent_once():  # a retry inside the call would be a repeat nobody looked for
                 value = act()
         except PermanentError:  # GitHub answered and refused: nothing was done
@@ -99,3 +95,18 @@ class Effects:
             raise
         self.store.finish_effect(claim, value)
         return value, True
+
+    @staticmethod
+    def _made_before(
+        key: str,
+        recorded: str | None,
+        done: Callable[[str | None], bool],
+        look: Callable[[], str | None] | None,
+    ) -> str | None:
+        """After an unknown outcome, the value to record when the change is already made (None: make
+        it). What GitHub cannot be asked about counts as made: at most once."""
+        if look is None:
+            log.warning("%s: outcome unknown after a crash; not repeated", key)
+            return recorded or "unknown"
+        found = look()
+        return found if found is not None and done(found) else None

@@ -13,12 +13,9 @@ import logging
 import os
 import signal
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 
 from fluxgate.config import load_config
@@ -27,6 +24,7 @@ from fluxgate.connector.automerge import AutoMerger
 from fluxgate.connector.effects import Effects
 from fluxgate.connector.kube import KubeReader
 from fluxgate.connector.metrics import Metrics
+from fluxgate.connector.readiness import Check, GitHubAccess, prefect_reachable
 from fluxgate.connector.reconcile_flux import FluxReconciler
 from fluxgate.connector.reconcile_github import GitHubReconciler
 from fluxgate.connector.resume import Resumer
@@ -37,10 +35,10 @@ from fluxgate.connector.supervisor import Supervisor
 from fluxgate.connector.triggers import StageStarter
 from fluxgate.connector.watchdog import Watchdog
 from fluxgate.connector.worker import Worker
-from fluxgate.errors import PermanentError, RetryableError, SettingsError, one_line
+from fluxgate.errors import SettingsError, one_line
 from fluxgate.github import GitHubGateway
 
-__all__ = ["Connector", "GitHubAccess", "Processing", "describe", "run_processing"]
+__all__ = ["Connector", "Processing", "describe", "run_processing"]
 
 log = logging.getLogger(__name__)
 
@@ -164,58 +162,6 @@ def run_processing(settings: ConnectorSettings, worker_id: str, ready: Any = Non
     os._exit(0)
 
 
-Check = Callable[[], tuple[str, bool, str | None]]
-
-
-def _prefect_reachable() -> tuple[str, bool, str | None]:
-    """`/readyz`: resumes need the Prefect API (its `/health` answers without auth)."""
-    url = os.environ.get("PREFECT_API_URL", "").rstrip("/")
-    try:
-        ok = httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError as error:
-        return "prefect", False, f"{url}: {one_line(error)}"
-    return "prefect", ok, None if ok else f"{url}/health did not answer 200"
-
-
-class GitHubAccess:
-    """`/readyz`: every delivery needs GitHub, so credentials that are missing or refused make the
-    connector unready, with the reason. Checked at most once a minute (`GET /rate_limit` is free);
-    GitHub being unreachable is reported but keeps it ready: deliveries are kept and retried."""
-
-    def __init__(self, settings: ConnectorSettings, every: float = 60.0) -> None:
-        self.settings, self.every = settings, every
-        self._gateway: GitHubGateway | None = None
-        self._last: tuple[float, tuple[str, bool, str | None]] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> tuple[str, bool, str | None]:
-        github = self.settings.github
-        if github is None:
-            return (
-                "github",
-                False,
-                "no GitHub access configured: set FLUXGATE_GITHUB__TOKEN or the App settings",
-            )
-        with self._lock:
-            if self._last is not None and time.monotonic() - self._last[0] < self.every:
-                return self._last[1]
-            if self._gateway is None:
-                self._gateway = GitHubGateway(github.model_copy(update={"retries": 0, "timeout": 5}))
-            try:
-                self._gateway.check_access()
-                answer: tuple[str, bool, str | None] = ("github", True, None)
-            except PermanentError as error:
-                answer = ("github", False, f"{github.api_url} refused the credentials: {one_line(error)}")
-            except RetryableError as error:
-                answer = (
-                    "github",
-                    True,
-                    f"{github.api_url} unreachable (deliveries wait): {one_line(error)}",
-                )
-            self._last = (time.monotonic(), answer)
-            return answer
-
-
 def describe(settings: ConnectorSettings, router: Router) -> str:
     """The one start-up line: what is served, where it is kept, how it is checked and who it acts as.
     Never a secret: the store shows its host and database, not its URL."""
@@ -253,7 +199,7 @@ class Connector:
         if self.supervisor is not None:
             checks.append(self.supervisor.check)
         if os.environ.get("PREFECT_API_URL"):
-            checks.append(_prefect_reachable)
+            checks.append(prefect_reachable)
         self.app: Starlette = create_app(
             self.store,
             self.metrics,
