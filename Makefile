@@ -46,6 +46,7 @@ test: lint unit
 bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/github_calls.py
+	$(BIN)/python bench/sources.py
 	$(BIN)/python bench/connector.py
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/idle.py

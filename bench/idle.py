@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from fluxgate.sandbox.stack import Stack, flow_processes, rss_mib
-from fluxgate.stage import StageRequest
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "200"))
@@ -27,7 +26,7 @@ def _project(root: Path) -> Path:
     shutil.copytree(REPO / "examples" / "shop", root)
     config = root / "fluxgate.yaml"
     text = re.sub(r"(  - name: dev\n(?:    .*\n)*?)    approval: auto\n", r"\1    approval: review\n", config.read_text())
-    config.write_text(text)
+    config.write_text(text + "\ncode_repo: acme/shop\n")
     return config
 
 
@@ -52,9 +51,7 @@ def main() -> int:
                 for i in range(RUNS):
                     version = f"3.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
-                    create_stage_run(
-                        PrefectApi(client), StageRequest(app="shop", version=version, env="dev", images=images, config=str(config))
-                    )
+                    create_stage_run(PrefectApi(client), stack.stage_request(version, images))
                 paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
                 failed = FlowRunFilter(
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))

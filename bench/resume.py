@@ -29,7 +29,6 @@ import httpx
 from fluxgate.connector.signatures import flux_signature
 from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.sandbox.stack import FLUX_KEY, TOKEN, Stack
-from fluxgate.stage import StageRequest
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASES = int(os.environ.get("BENCH_RELEASES", "8"))
@@ -40,7 +39,7 @@ def _project(root: Path) -> Path:
     config = root / "fluxgate.yaml"
     text = config.read_text()
     text = re.sub(r"(  - name: dev\n(?:    .*\n)*?)    approval: auto\n", r"\1    approval: review\n", text)
-    config.write_text(text)
+    config.write_text(text + "\ncode_repo: acme/shop\n")
     return config
 
 
@@ -107,7 +106,7 @@ def main() -> int:
                 for i in range(RELEASES):
                     version = f"2.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
-                    request = StageRequest(app="shop", version=version, env="dev", images=images, config=str(config))
+                    request = stack.stage_request(version, images)
                     run = create_stage_run(PrefectApi(client), request)
                     read = lambda run_id=run.id: client.read_flow_run(run_id)  # noqa: E731
                     run = _wait(read, _paused_at("await-merge"))

@@ -8,25 +8,16 @@ Docker engine's own login.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from blocks.manifests import ManifestsRepository
 from blocks.registry import ContainerRegistry
 from fluxgate.ci import RegistryCredentials
 from fluxgate.errors import SettingsError
-from fluxgate.github import GitHubSettings
+from fluxgate.github import GitHubSettings, settings_from_environment
 
 __all__ = ["MANIFESTS_BLOCK", "REGISTRY_BLOCK", "github_settings", "manifests_block", "registry_credentials"]
 
 MANIFESTS_BLOCK = "fluxgate-manifests"
 REGISTRY_BLOCK = "fluxgate-registry"
-
-
-class _FromEnvironment(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLUXGATE_", env_nested_delimiter="__", extra="ignore")
-
-    github: GitHubSettings | None = None
 
 
 def manifests_block(name: str = MANIFESTS_BLOCK) -> ManifestsRepository | None:
@@ -52,12 +43,7 @@ def github_settings(block_name: str = MANIFESTS_BLOCK) -> GitHubSettings:
     block = manifests_block(block_name)
     if block is not None:
         return block.github.settings()
-    try:
-        found = _FromEnvironment().github
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise SettingsError(f"FLUXGATE_GITHUB__{field.upper()}: {first['msg']}") from None
+    found = settings_from_environment()
     if found is None:
         raise SettingsError(
             f"no GitHub credentials: create the {block_name!r} block (`prefect block register -m blocks`, "

@@ -54,7 +54,9 @@ def ci(
     build_release_images(config, planned, push)
     record_last_build(app, LastBuild(commit=changes.head, images=planned.release.images))
 
-    stage_run = start_first_stage(config, planned.release) if start_stage else None
+    stage_run = None
+    if start_stage:
+        stage_run = start_first_stage(config, planned.release, changes.head, planned.digest)
     outcome = CiOutcome.of(planned, stage_run)
     create_markdown_artifact(
         release_markdown(outcome), key=_key(app, "release"), description=f"{planned.release.name}"

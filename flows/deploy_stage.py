@@ -49,7 +49,7 @@ from fluxgate.stage import (
 )
 from tasks.context import config_of, manifests_target
 from tasks.github import create_deployment, merge_pull_request, open_pull_request, set_deployment_state
-from tasks.render import render_manifests
+from tasks.render import pin_sources, render_manifests
 from tasks.runs import promotion_hold, read_stage_tags, roll_back, start_stage, write_stage_tags
 from tasks.verify import dispatch_verification, report_verification, verify_environment
 
@@ -125,7 +125,12 @@ def _run_name() -> str:
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=True, log_prints=True)
 def deploy_stage(request: StageRequest) -> State:
-    config = config_of(request)
+    try:  # sources first: a bad commit or an unreadable repo ends the stage before anything is opened
+        request = pin_sources(request)
+        config = config_of(request)
+    except FluxgateError as error:
+        get_run_logger().error("%s: %s", request.run_name, one_line(error))
+        return Failed(message=one_line(error))
     repo, _branch = manifests_target(config)
     stage = _Stage(
         request=request,
@@ -133,7 +138,7 @@ def deploy_stage(request: StageRequest) -> State:
         env=config.environment(request.env),
         repo=repo,
         tags=read_stage_tags(request),
-        progress=StageProgress(run_name=request.run_name),
+        progress=StageProgress(run_name=request.run_name, sources=request.sources()),
     )
     try:
         stop = _propose(stage) or _await_merge(stage) or _await_flux(stage) or _verify(stage) or _soak(stage)

@@ -10,7 +10,15 @@ from typing import Any, NamedTuple
 
 from fluxgate.errors import TemplateError
 
-__all__ = ["ObjectId", "collect_objects", "is_cluster_scoped", "iter_pod_containers"]
+__all__ = [
+    "Location",
+    "ObjectId",
+    "collect_objects",
+    "is_cluster_scoped",
+    "iter_pod_containers",
+    "locate_objects",
+    "with_origin",
+]
 
 # Built-in kinds that have no namespace; anything named Cluster* (ClusterIssuer, ...) is too.
 _CLUSTER_SCOPED = frozenset(
@@ -51,8 +59,48 @@ class ObjectId(NamedTuple):
         return f"{self.kind} {where}{self.name}"
 
 
+def with_origin(path: str, origin: str | None) -> str:
+    """How a problem names a rendered object: `dev/web.yaml (from deploy/app.yaml:12)`."""
+    return f"{path} (from {origin})" if origin else path
+
+
 def _is_object(value: Any) -> bool:
     return isinstance(value, dict) and "apiVersion" in value and "kind" in value
+
+
+Location = tuple[str | int, ...]  # keys and indexes from the top of template output to an object
+
+
+def locate_objects(output: Any, where: str) -> list[tuple[Location, dict[str, Any]]]:
+    """Kubernetes objects from template output, each with its location in that output.
+
+    The same flattening as `collect_objects`; the location (`("web", "deployment")`,
+    `(2, "items", 0)`) lets an engine that knows positions in its source name the object's line.
+    """
+    found: list[tuple[Location, dict[str, Any]]] = []
+
+    def walk(value: Any, path: str, loc: Location) -> None:
+        if value is None:
+            return
+        if _is_object(value):
+            if value["kind"] == "List" or (str(value["kind"]).endswith("List") and "items" in value):
+                walk(value.get("items") or [], f"{path}.items", (*loc, "items"))
+            else:
+                found.append((loc, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}", (*loc, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]", (*loc, index))
+        else:
+            shown = path.lstrip(".") or "the top level"
+            raise TemplateError(
+                f"{where}: expected Kubernetes objects, found {type(value).__name__} at {shown}"
+            )
+
+    walk(output, "", ())
+    return found
 
 
 def collect_objects(output: Any, where: str) -> list[dict[str, Any]]:
@@ -61,30 +109,7 @@ def collect_objects(output: Any, where: str) -> list[dict[str, Any]]:
     Jsonnet apps commonly return `{web: {deployment: {...}, service: {...}}}`; every shape is
     flattened in document order, and anything that is not an object is an error naming its path.
     """
-    found: list[dict[str, Any]] = []
-
-    def walk(value: Any, path: str) -> None:
-        if value is None:
-            return
-        if _is_object(value):
-            if value["kind"] == "List" or (str(value["kind"]).endswith("List") and "items" in value):
-                walk(value.get("items") or [], f"{path}.items")
-            else:
-                found.append(value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, f"{path}.{key}")
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, f"{path}[{index}]")
-        else:
-            shown = path.lstrip(".") or "the top level"
-            raise TemplateError(
-                f"{where}: expected Kubernetes objects, found {type(value).__name__} at {shown}"
-            )
-
-    walk(output, "")
-    return found
+    return [obj for _, obj in locate_objects(output, where)]
 
 
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")

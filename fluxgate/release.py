@@ -1,20 +1,23 @@
-"""A release: one version of the app with an image reference per component.
+"""A release: one version of the app with an image reference per component, and the commit of the
+code repository it was built from.
 
 Built from what CI produced (`--image web=ghcr.io/acme/web:1.4.2` or just `web=1.4.2`) and checked
-against the config, so a component can never be rendered without an image.
+against the config, so a component can never be rendered without an image. Its `Source` is what a
+stage renders: `fluxgate.yaml` and the templates at that commit, never a checkout on some disk.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fluxgate.config import PipelineConfig
 from fluxgate.errors import UsageError
 
-__all__ = ["ImageRef", "Release", "build_release"]
+__all__ = ["ImageRef", "Release", "Source", "build_release", "is_commit"]
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
@@ -55,14 +58,48 @@ class ImageRef(BaseModel):
         return out
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+def is_commit(text: str) -> bool:
+    """A full commit sha as git prints it (40 lower-case hex digits)."""
+    return bool(_COMMIT.fullmatch(text))
+
+
+class Source(BaseModel):
+    """Where a release's config and templates come from: `fluxgate.yaml` at `path` in `repo` at
+    `commit`. `digest` is the template digest `fluxgate ci` computed (`sha256:...`), once known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo: str = Field(pattern=_REPO.pattern, description="the code repository, owner/name")
+    commit: str = Field(pattern=_COMMIT.pattern, description="the full commit sha")
+    path: str = Field(default="fluxgate.yaml", description="fluxgate.yaml's path in the repository")
+    digest: str | None = Field(default=None, description="sha256:<hex> of the template files")
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        posix = PurePosixPath(value)
+        if not value or posix.is_absolute() or ".." in posix.parts or "\0" in value:
+            raise ValueError(f"{value!r} must be a relative path inside the repository")
+        return str(posix)
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.commit[:12]}"
+
+
 class Release(BaseModel):
-    """What is being delivered: app, version and the full image reference of every component."""
+    """What is being delivered: app, version, the full image reference of every component, and the
+    code commit it was built from (None only while it is being planned)."""
 
     model_config = ConfigDict(frozen=True)
 
     app: str
     version: str
     images: dict[str, str] = Field(description="component name -> full image reference")
+    source: Source | None = None
 
     @property
     def name(self) -> str:

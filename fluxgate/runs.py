@@ -66,8 +66,10 @@ def create_stage_run(api: PrefectApi, request: StageRequest, idempotency_key: st
 def completed_stages(
     api: PrefectApi, app: str, version: str | None = None, env: str | None = None
 ) -> list[StageRun]:
-    """Stage runs that completed (deployed, healthy, verified), newest first."""
-    return [r for r in stage_runs(api, app, version, env) if r.state == RunState.COMPLETED]
+    """Stage runs that completed (deployed, healthy, verified) and can be repeated, newest first."""
+    return [
+        r for r in stage_runs(api, app, version, env) if r.state == RunState.COMPLETED and r.renders_by_commit
+    ]
 
 
 def last_verified(api: PrefectApi, app: str, env: str, other_than: str | None = None) -> StageRequest | None:

@@ -30,7 +30,8 @@ from fluxgate.config import load_config
 from fluxgate.prefect_api import connect
 from fluxgate.release import Release
 from fluxgate.runs import create_stage_run
-from fluxgate.stage import StageRequest
+from fluxgate.stage import pin_request, resolve_source
+from tasks.context import gateway
 
 __all__ = [
     "build_release_images",
@@ -116,14 +117,18 @@ def record_last_build(app: str, build: LastBuild) -> None:
 
 
 @task(name="start-stage")
-def start_first_stage(config: str, release: Release) -> str:
-    """Start the first environment's `deploy-stage` run for `release`; returns the run's id.
+def start_first_stage(config: str, release: Release, commit: str, digest: str) -> str:
+    """Start the first environment's `deploy-stage` run for `release`, rendering the code repository
+    at `commit` (the one just built; it must be pushed) with the template digest CI computed.
+    Returns the run's id.
 
     Raises:
         SettingsError: the Prefect server has no `deploy-stage` deployment.
+        GitHubNotFound: the commit is not in the code repository on GitHub.
     """
-    path = Path(config).resolve()
-    first = load_config(path).environments[0].name
+    gw = gateway()
+    source, cfg = resolve_source(gw, load_config(Path(config).resolve()), commit, digest)
+    request = pin_request(gw, release.model_copy(update={"source": source}), cfg.environments[0].name)
     with connect(check=False) as api:
-        run = create_stage_run(api, StageRequest.of(release, first, str(path)))
+        run = create_stage_run(api, request)
     return str(run.id)

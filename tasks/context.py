@@ -1,4 +1,5 @@
-"""What every stage task needs: the config, the manifests target and a GitHub gateway (from blocks)."""
+"""What every stage task needs: the sources it renders, the manifests target and a GitHub gateway
+(from blocks)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import tempfile
 from pathlib import Path
 
 from blocks import github_settings, manifests_block
-from fluxgate.config import PipelineConfig, load_config
+from fluxgate.config import PipelineConfig
 from fluxgate.github import GitHubGateway
-from fluxgate.stage import StageRequest
+from fluxgate.stage import StageRequest, StageSources, load_sources
 
-__all__ = ["config_of", "gateway", "manifests_target"]
+__all__ = ["config_of", "gateway", "manifests_target", "sources_of"]
+
+
+def sources_of(request: StageRequest) -> StageSources:
+    """The config and config repositories at the request's commits (fetched once per machine)."""
+    return load_sources(gateway(), request)
 
 
 def config_of(request: StageRequest) -> PipelineConfig:
-    return load_config(Path(request.config))
+    return sources_of(request).config
 
 
 def manifests_target(config: PipelineConfig) -> tuple[str, str]:

@@ -11,7 +11,13 @@ from fluxgate.stage import MergeResult, PreparedStage, StageRequest
 from tasks.context import config_of, gateway, manifests_target
 from tasks.policy import TRANSIENT
 
-__all__ = ["create_deployment", "merge_pull_request", "open_pull_request", "set_deployment_state"]
+__all__ = [
+    "create_deployment",
+    "merge_pull_request",
+    "open_pull_request",
+    "promotion_of",
+    "set_deployment_state",
+]
 
 
 def _rollback_note(request: StageRequest) -> str:
@@ -21,6 +27,24 @@ def _rollback_note(request: StageRequest) -> str:
         f"**Rollback.** This takes {request.app} {request.rollback_from} back out of {request.env} and "
         f"restores {request.version}, its last verified release. Automatic promotion into "
         f"{request.env} is held until `fluxgate release-hold --env {request.env}`.\n\n"
+    )
+
+
+def _sources_note(request: StageRequest) -> str:
+    lines = "".join(f"- `{line}`\n" for line in request.sources())
+    return f"\n\n**Rendered from**\n\n{lines}"
+
+
+def promotion_of(request: StageRequest) -> Promotion:
+    """The PR's identity: the release, where it goes, and the commits it was rendered from."""
+    return Promotion(
+        app=request.app,
+        env=request.env,
+        version=request.version,
+        rollback_from=request.rollback_from,
+        code=f"{request.source.repo}@{request.source.commit}",
+        configs=request.configs,
+        digest=request.source.digest,
     )
 
 
@@ -37,12 +61,10 @@ def open_pull_request(request: StageRequest, prepared: PreparedStage, base: Snap
         gateway(),
         repo,
         base.branch,
-        Promotion(
-            app=request.app, env=request.env, version=request.version, rollback_from=request.rollback_from
-        ),
+        promotion_of(request),
         {path: text.encode() for path, text in prepared.files.items()},
         prepared.folders,
-        _rollback_note(request) + prepared.markdown,
+        _rollback_note(request) + prepared.markdown + _sources_note(request),
         labels=["fluxgate", f"env:{request.env}"],
         reviewers=env.approval.reviewers if env.approval.mode == "review" else None,
         team_reviewers=env.approval.team_reviewers if env.approval.mode == "review" else None,
@@ -61,8 +83,16 @@ def create_deployment(request: StageRequest, repo: str, sha: str, pr_url: str, p
         repo,
         sha,
         request.env,
-        f"{request.app} {request.version}",
-        payload={"app": request.app, "env": request.env, "version": request.version, "pr": pr_url},
+        f"{request.label}",
+        payload={
+            "app": request.app,
+            "env": request.env,
+            "version": request.version,
+            "pr": pr_url,
+            "code": request.source.model_dump(exclude={"digest"}),
+            "configs": request.configs,
+            "templates": request.source.digest,
+        },
         production=production,
     )
     gw.set_deployment_status(

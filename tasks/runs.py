@@ -7,7 +7,8 @@ from prefect import runtime, task
 from fluxgate.errors import UsageError
 from fluxgate.prefect_api import connect
 from fluxgate.runs import Hold, create_stage_run, read_hold, rollback_request, start_rollback
-from fluxgate.stage import StageRequest, StageTags
+from fluxgate.stage import StageRequest, StageTags, pinned
+from tasks.context import gateway
 from tasks.policy import TRANSIENT
 
 __all__ = ["promotion_hold", "read_stage_tags", "roll_back", "start_stage", "write_stage_tags"]
@@ -36,6 +37,7 @@ def start_stage(request: StageRequest) -> str:
         The new flow run's id. Idempotent: a repeated promotion of the same release to the same
         environment gets the run created the first time.
     """
+    request = pinned(gateway(), request)  # the next environment's config, as it is now
     with connect(check=False) as api:
         key = f"promote:{request.run_name}:{runtime.flow_run.id}"
         run = create_stage_run(api, request, idempotency_key=key)
@@ -52,12 +54,12 @@ def promotion_hold(app: str, env: str) -> Hold | None:
 @task(name="roll-back", persist_result=True, **TRANSIENT)
 def roll_back(request: StageRequest) -> str:
     """Take `request`'s release back out of its environment: hold promotion into it and start the
-    stage that restores the last verified release (once per failed run). Returns one line saying so."""
+    stage that restores the last verified release (once per failed run), rendered from that
+    release's own code and config commits. Returns one line saying so."""
     with connect(check=False) as api:
         try:
             target = rollback_request(api, request.app, request.env, current=request.version)
         except UsageError as why:
             return f"no rollback: {why}"
-        target = target.model_copy(update={"config": request.config})
         run = start_rollback(api, target, idempotency_key=f"rollback:{runtime.flow_run.id}")
     return f"rolling back {request.env} to {target.version} ({run.name})"

@@ -10,17 +10,16 @@ image for every component.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from fluxgate.ci.changes import ComponentChanges
 from fluxgate.config import Component, PipelineConfig
-from fluxgate.errors import CiError, ConfigError
+from fluxgate.errors import CiError
 from fluxgate.release import ImageRef, Release, build_release
+from fluxgate.render.digest import template_digest
 
 __all__ = ["CiRelease", "compute_release", "template_digest"]
 
@@ -110,33 +109,3 @@ def compute_release(
         reasons[name] = reason
     release = build_release(config, images, tag)
     return CiRelease(release=release, built=sorted(reasons), reasons=reasons, digest=template_digest(config))
-
-
-def _template_files(config: PipelineConfig) -> dict[str, Path]:
-    root = config.root
-    files: dict[str, Path] = {}
-    for entry in [config.templates.path, *config.templates.library_paths]:
-        base = root / entry
-        if base.is_file():
-            found = [base]
-        elif base.is_dir():
-            found = [p for p in base.rglob("*") if p.is_file()]
-        else:
-            raise ConfigError(f"{config.file.name}: template path {entry!r} not found in {root}")
-        files.update({p.relative_to(root).as_posix(): p for p in found})
-    return files
-
-
-def template_digest(config: PipelineConfig) -> str:
-    """`sha256:<hex>` over the template files (`templates.path` and `library_paths`).
-
-    The same files give the same digest on every machine: files are taken in the order of their
-    paths relative to the config's folder, and each contributes its path, size and bytes, so a
-    rename or a moved byte changes the digest while checkout locations and file times do not.
-    """
-    digest = hashlib.sha256()
-    for relative, path in sorted(_template_files(config).items()):
-        data = path.read_bytes()
-        digest.update(f"{relative}\0{len(data)}\0".encode())
-        digest.update(data)
-    return f"sha256:{digest.hexdigest()}"

@@ -50,6 +50,21 @@ ConfigRepoOpt = Annotated[
     list[str] | None,
     typer.Option("--config-repo", help="OWNER/NAME=DIR: a local checkout of an environment's config repo."),
 ]
+RefOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ref",
+        help="Branch, tag or commit of code_repo to read fluxgate.yaml and the templates at (from GitHub, "
+        "like a stage); default for deploy: triggers.branch. Resolved to a commit once, at the start.",
+    ),
+]
+ConfigRefOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--config-ref",
+        help="OWNER/NAME=COMMIT: an environment's config repo at a commit (with --ref; default: its ref).",
+    ),
+]
 
 
 def fail(error: FluxgateError) -> None:
@@ -93,6 +108,32 @@ def _render(
     )
 
 
+def _at_commit(
+    local: PipelineConfig,
+    env: str,
+    ref: str,
+    image: list[str] | None,
+    version: str | None,
+    config_ref: list[str] | None,
+) -> tuple[PipelineConfig, Release, dict[str, Path]]:
+    """The config, release and config checkouts of a render from GitHub at `ref`."""
+    from fluxgate.cli.sources import source_gateway
+    from fluxgate.stage import StageRequest, load_sources, pinned, resolve_source
+
+    gw = source_gateway("fluxgate render --ref")
+    source, cfg = resolve_source(gw, local, ref)
+    cfg.environment(env)
+    release = build_release(cfg, image or [], version).model_copy(update={"source": source})
+    configs: dict[str, str] = {}
+    for item in config_ref or []:
+        repo, sep, commit = item.partition("=")
+        if not sep or not repo or not commit:
+            raise UsageError(f"--config-ref {item!r}: expected OWNER/NAME=COMMIT")
+        configs[repo] = gw.source(repo, commit).commit
+    request = pinned(gw, StageRequest.of(release, env, configs=configs))
+    return cfg, release, load_sources(gw, request).checkouts
+
+
 @app.command()
 @user_errors
 def render(
@@ -107,12 +148,24 @@ def render(
     ] = None,
     config: ConfigOpt = None,
     config_repo: ConfigRepoOpt = None,
+    ref: RefOpt = None,
+    config_ref: ConfigRefOpt = None,
 ) -> None:
-    """Render one environment's manifests: one validated object per file."""
+    """Render one environment's manifests: one validated object per file.
+
+    With --ref, from GitHub at that commit (and --config-ref commits) exactly as a stage renders it:
+    `fluxgate status APP@VERSION` prints the command that repeats a deployed stage.
+    """
     cfg = _config(config)
-    cfg.environment(env)
-    release = build_release(cfg, image or [], version)
-    result = _render(cfg, env, release, config_repo)
+    if ref is not None:
+        cfg, release, checkouts = _at_commit(cfg, env, ref, image, version, config_ref)
+        result = render_environment(cfg, env, release, checkouts=checkouts, validator=make_validator(cfg))
+    else:
+        if config_ref:
+            raise UsageError("--config-ref needs --ref: it pins a config repo for a render from GitHub")
+        cfg.environment(env)
+        release = build_release(cfg, image or [], version)
+        result = _render(cfg, env, release, config_repo)
     files = result.files()
     if out is None:
         for path, text in files.items():

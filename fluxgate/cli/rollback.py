@@ -43,7 +43,6 @@ def rollback(
             raise UsageError(f"{cfg.app} was never deployed to {env_name}: nothing to roll back")
         current = runs[0].request.version
         request = rollback_request(api, cfg.app, env_name, current, version)
-        request = request.model_copy(update={"config": str(cfg.file.resolve())})
         run = start_rollback(api, request)
     typer.echo(f"{request.run_name}: {run_url(run.id)}")
     typer.echo(f"automatic promotion into {env_name} is held until `fluxgate release-hold --env {env_name}`")

@@ -13,12 +13,13 @@ from uuid import UUID
 
 import typer
 
-from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, VersionOpt, _config, app, user_errors
+from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, RefOpt, VersionOpt, _config, app, user_errors
+from fluxgate.cli.sources import source_gateway
 from fluxgate.errors import UsageError
 from fluxgate.prefect_api import PrefectApi, check_health, connect, load_flow, run_url
 from fluxgate.release import build_release
 from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
-from fluxgate.stage import FLOW_NAME, RunState, StageRequest, StageRun
+from fluxgate.stage import FLOW_NAME, RunState, StageRequest, StageRun, pin_request, pinned, resolve_source
 from fluxgate.warm_start import use_forkserver
 
 WaitOpt = Annotated[
@@ -28,16 +29,19 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy again although t
 
 
 def _already_deployed(api: PrefectApi, request: StageRequest) -> StageRun | None:
+    """A completed stage of exactly this release (images, code and config commits) in its environment:
+    the same version rendered from new config is a new release, not a repeat."""
     done = completed_stages(api, request.app, request.version, request.env)
-    return done[0] if done else None
+    return next((run for run in done if run.request.same_release(request)), None)
 
 
 def _start(request: StageRequest, wait: bool) -> None:
+    typer.echo(f"{request.label} renders " + "; ".join(request.sources()))
     with connect() as api:
         done = None if request.force else _already_deployed(api, request)
         if done is not None:
             raise UsageError(
-                f"{request.app}@{request.version} is already deployed to {request.env} "
+                f"{request.label} is already deployed to {request.env} from these commits "
                 f"({run_url(done.id)}); use --force to deploy it again"
             )
         run = create_stage_run(api, request)
@@ -68,15 +72,24 @@ def deploy(
     env: EnvOpt,
     image: ImageOpt = None,
     version: VersionOpt = None,
+    ref: RefOpt = None,
     wait: WaitOpt = False,
     force: ForceOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Start a stage run for one environment: render, PR, merge, Flux, verification, promotion."""
-    cfg = _config(config)
+    """Start a stage run for one environment: render, PR, merge, Flux, verification, promotion.
+
+    The stage renders fluxgate.yaml and the templates of code_repo at --ref (resolved to a commit
+    now), and the environment's config repository at the commit its ref names now.
+    """
+    local = _config(config)
+    local.environment(env)  # cheap mistakes first: the environment, then Prefect, then GitHub
+    check_health()
+    gw = source_gateway("fluxgate deploy")
+    source, cfg = resolve_source(gw, local, ref)
     cfg.environment(env)
-    release = build_release(cfg, image or [], version)
-    _start(StageRequest.of(release, env, str(cfg.file.resolve()), force), wait)
+    release = build_release(cfg, image or [], version).model_copy(update={"source": source})
+    _start(pin_request(gw, release, env, force=force), wait)
 
 
 @app.command()
@@ -88,7 +101,10 @@ def promote(
     force: ForceOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Promote a release that passed the previous environment (for environments promoted by hand)."""
+    """Promote a release that passed the previous environment (for environments promoted by hand).
+
+    It renders the code commit the release passed with; the environment's config at its ref now.
+    """
     cfg = _config(config)
     app_name, _, version = release.partition("@")
     if app_name != cfg.app or not version:
@@ -103,7 +119,18 @@ def promote(
         if not passed:
             raise UsageError(f"{release} has not passed {previous} yet: nothing to promote to {to}")
         request = passed[0].request.to(to)
-    _start(request.model_copy(update={"force": force, "config": str(cfg.file.resolve())}), wait)
+    request = pinned(source_gateway("fluxgate promote"), request)  # the same code commit; to's config now
+    _start(request.model_copy(update={"force": force}), wait)
+
+
+def _render_command(request: StageRequest) -> str:
+    """The one command that renders a stage's manifests again, byte for byte."""
+    images = " ".join(f"--image {name}={ref}" for name, ref in sorted(request.images.items()))
+    configs = "".join(f" --config-ref {repo}={commit}" for repo, commit in sorted(request.configs.items()))
+    return (
+        f"fluxgate render --env {request.env} --ref {request.source.commit} {images} "
+        f"--version {request.version}{configs}"
+    )
 
 
 def _duration(run: StageRun) -> str:
@@ -119,13 +146,15 @@ def status(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """A table of environments: the latest stage run's state, PR, revision and run time."""
+    """A table of environments: the latest stage run's state, PR, revision and run time; then the
+    commits each one rendered and the command that renders it again."""
     from rich.console import Console
     from rich.table import Table
 
     cfg = _config(config)
     version = release.partition("@")[2] if release else None
     table = Table("environment", "release", "state", "pull request", "revision", "run time")
+    latest: list[tuple[str, StageRun]] = []
     with connect() as api:
         for env in cfg.environments:
             runs = stage_runs(api, cfg.app, version, env.name)
@@ -133,6 +162,8 @@ def status(
             if tags is None:
                 table.add_row(env.name, "—", "not deployed", "", "", "")
                 continue
+            if runs[0].renders_by_commit:
+                latest.append((env.name, runs[0]))
             table.add_row(
                 env.name,
                 tags.release,
@@ -143,6 +174,11 @@ def status(
             )
         holds = [h for env in cfg.environments if (h := read_hold(api, cfg.app, env.name)) is not None]
     Console(width=160).print(table)
+    for env_name, run in latest:
+        typer.echo(f"{env_name}: {run.request.label} rendered from")
+        for line in run.request.sources():
+            typer.echo(f"  {line}")
+        typer.echo(f"  again: {_render_command(run.request)}")
     for hold in holds:
         lift = f"`fluxgate release-hold --env {hold.env}`"
         typer.echo(f"{hold.env} is held since {hold.since} ({hold.reason}): {lift} lifts it")

@@ -60,17 +60,23 @@ class GitHubReconciler:
     def _trigger(self, fact: Fact) -> str:
         """Start the first stage of the release the fact names (once per release)."""
         try:
-            config, release = plan_release(self.configs, fact)
+            plan = plan_release(self.configs, fact)
         except Ignored:
             raise
         except PermanentError as why:  # a bad payload stays bad: note it, never retry
             raise Ignored(str(why)) from None
+        release = plan.release
         if self.starter is None:
             raise Ignored(f"{release.name} is ready, but no Prefect server is configured (PREFECT_API_URL)")
+        if self.github is None:
+            raise Ignored(f"{release.name} is ready, but without GitHub access its sources cannot be read")
         key = keys.triggered(release.name)
         if self.store.effect_done(key) is not None:
             return f"{release.name}: its first stage was started before"
-        line = self.starter.start(config, release)
+        try:
+            line = self.starter.start(self.github(), plan)
+        except PermanentError as why:  # no such ref, no fluxgate.yaml there: stays so, never retry
+            raise Ignored(f"{release.name}: {why}") from None
         self.store.record_effect(key, line)
         return line
 

@@ -4,7 +4,7 @@ Only this package imports PyGithub (an import-linter contract keeps it so).
 """
 
 from fluxgate.github.changes import FileChanges, blob_sha, plan_changes
-from fluxgate.github.checkout import Snapshot
+from fluxgate.github.checkout import Snapshot, SourceTree
 from fluxgate.github.errors import (
     GitHubAuthError,
     GitHubForbidden,
@@ -29,7 +29,7 @@ from fluxgate.github.models import (
 from fluxgate.github.pr_text import Promotion, body_with_marker, head_branch, read_marker, title
 from fluxgate.github.promotion import open_promotion, promote
 from fluxgate.github.retry import sent_once
-from fluxgate.github.settings import GitHubSettings
+from fluxgate.github.settings import GitHubSettings, settings_from_environment
 
 __all__ = [
     "CombinedStatus",
@@ -52,6 +52,7 @@ __all__ = [
     "Review",
     "ReviewState",
     "Snapshot",
+    "SourceTree",
     "WorkflowRun",
     "blob_sha",
     "body_with_marker",
@@ -61,5 +62,6 @@ __all__ = [
     "promote",
     "read_marker",
     "sent_once",
+    "settings_from_environment",
     "title",
 ]

@@ -1,4 +1,5 @@
-"""A local, shallow copy of a manifests branch: the base a promotion is planned against.
+"""Local, shallow copies of repositories: the manifests branch a promotion is planned against, and
+the commits of the code and config repositories a stage renders from.
 
 Planning reads the base commit (its tree and every file's blob id) from git, not the REST API: one
 `git fetch --depth 1` costs the same for 10 files or 10,000, and the change summary in the PR body
@@ -12,8 +13,9 @@ from __future__ import annotations
 import base64
 import fcntl
 import os
+import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from pydantic import BaseModel
 from fluxgate.errors import ToolMissing
 from fluxgate.github.errors import GitHubAuthError, GitHubNotFound, GitHubUnavailable
 
-__all__ = ["Snapshot", "fetch_snapshot"]
+__all__ = ["Snapshot", "SourceTree", "fetch_snapshot", "fetch_source"]
 
 
 class Snapshot(BaseModel):
@@ -68,6 +70,51 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _header_env(token: str) -> dict[str, str]:
+    header = "Authorization: Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader", "GIT_CONFIG_VALUE_0": header}
+
+
+def _bare(cache: Path, repo: str) -> Path:
+    git_dir = cache / f"{repo}.git"
+    if not (git_dir / "HEAD").exists():
+        git_dir.mkdir(parents=True, exist_ok=True)
+        _git(git_dir, "init", "--quiet", "--bare")
+    return git_dir
+
+
+def _fetch(
+    git_dir: Path, web_url: str, repo: str, what: str, refspec: str, token: str, timeout: float
+) -> None:
+    """One shallow `git fetch`; its failure as the GitHub error it means, naming `repo` and `what`."""
+    try:
+        _git(
+            git_dir,
+            "fetch",
+            "--quiet",
+            "--depth=1",
+            "--no-tags",
+            f"{web_url}/{repo}.git",
+            refspec,
+            env=_header_env(token),
+            timeout=timeout,
+        )
+    except subprocess.CalledProcessError as exc:
+        said = " ".join(str(exc.stderr).replace(token, "***").split())[:200]
+        reason = said.replace(f"{web_url}/{repo}.git", "")  # its port or name may hold "401" or "403"
+        if "couldn't find remote ref" in reason or "not our ref" in reason:
+            raise GitHubNotFound(f"{repo} has no {what}") from None
+        if "Authentication failed" in reason or "401" in reason or "403" in reason:
+            raise GitHubAuthError(
+                f"git fetch of {repo} was refused: the token cannot read the repository"
+            ) from None
+        if "not found" in reason.lower() or "404" in reason:
+            raise GitHubNotFound(
+                f"git fetch of {repo}: repository not found or not visible to the token"
+            ) from None
+        raise GitHubUnavailable(f"git fetch of {repo} failed: {said}", 10.0) from None
+
+
 def fetch_snapshot(
     web_url: str, repo: str, branch: str, token: str, cache: Path, timeout: float = 120
 ) -> Snapshot:
@@ -79,41 +126,14 @@ def fetch_snapshot(
 def _fetch_snapshot(
     web_url: str, repo: str, branch: str, token: str, cache: Path, timeout: float
 ) -> Snapshot:
-    git_dir = cache / f"{repo}.git"
-    if not (git_dir / "HEAD").exists():
-        git_dir.mkdir(parents=True, exist_ok=True)
-        _git(git_dir, "init", "--quiet", "--bare")
-    header = "Authorization: Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader", "GIT_CONFIG_VALUE_0": header}
+    git_dir = _bare(cache, repo)
     local = f"refs/fluxgate/base/{branch}"
     try:
-        _git(
-            git_dir,
-            "fetch",
-            "--quiet",
-            "--depth=1",
-            "--no-tags",
-            f"{web_url}/{repo}.git",
-            f"+refs/heads/{branch}:{local}",
-            env=env,
-            timeout=timeout,
-        )
-    except subprocess.CalledProcessError as exc:
-        said = " ".join(str(exc.stderr).replace(token, "***").split())[:200]
-        reason = said.replace(f"{web_url}/{repo}.git", "")  # its port or name may hold "401" or "403"
-        if "couldn't find remote ref" in reason:
-            raise GitHubNotFound(
-                f"{repo} has no branch {branch!r}: create it, or fix manifests.branch"
-            ) from None
-        if "Authentication failed" in reason or "401" in reason or "403" in reason:
-            raise GitHubAuthError(
-                f"git fetch of {repo} was refused: the token cannot read the repository"
-            ) from None
-        if "not found" in reason.lower() or "404" in reason:
-            raise GitHubNotFound(
-                f"git fetch of {repo}: repository not found or not visible to the token"
-            ) from None
-        raise GitHubUnavailable(f"git fetch of {repo} failed: {said}", 10.0) from None
+        _fetch(git_dir, web_url, repo, f"branch {branch!r}", f"+refs/heads/{branch}:{local}", token, timeout)
+    except GitHubNotFound as exc:
+        if exc.message == f"{repo} has no branch {branch!r}":
+            raise GitHubNotFound(f"{exc.message}: create it, or fix manifests.branch") from None
+        raise
     commit = _git(git_dir, "rev-parse", local).strip()
     tree = _git(git_dir, "rev-parse", f"{commit}^{{tree}}").strip()
     files: dict[str, str] = {}
@@ -122,3 +142,71 @@ def _fetch_snapshot(
             meta, path = record.split("\t", 1)
             files[path] = meta.split()[2]
     return Snapshot(repo=repo, branch=branch, commit=commit, tree=tree, files=files, git_dir=git_dir)
+
+
+class SourceTree(BaseModel):
+    """A commit of a repository as files on disk: what a stage renders from.
+
+    `fetched` says whether it cost a `git fetch` (False: the commit was in the cache already)."""
+
+    repo: str
+    commit: str
+    root: Path
+    fetched: bool
+
+
+def _is_commit(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+
+
+def fetch_source(
+    web_url: str, repo: str, ref: str, token: Callable[[], str], cache: Path, timeout: float = 120
+) -> SourceTree:
+    """The files of `repo` at `ref` (a full commit sha, a branch or a tag), under `cache/trees`.
+
+    A commit already in the cache costs nothing; a name costs one shallow fetch, which resolves it
+    and brings its files at once. Trees are immutable by commit, so one is written once (to a
+    temporary folder renamed into place: a crash leaves no half tree) and shared by every stage.
+    `token` is asked for only when a fetch is needed (an App's token may cost a request).
+    """
+    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref) or ".." in ref:
+        raise GitHubNotFound(f"{repo}: {ref!r} is not a branch, tag or commit")
+    with _locked(cache / f"{repo}.lock"):
+        git_dir = _bare(cache, repo)
+        fetched = False
+        if not (_is_commit(ref) and _has_commit(git_dir, ref)):
+            what = f"commit {ref}" if _is_commit(ref) else f"branch or tag {ref!r}"
+            _fetch(git_dir, web_url, repo, what, ref, token(), timeout)
+            fetched = True
+        commit = _git(git_dir, "rev-parse", "FETCH_HEAD^{commit}" if fetched else ref).strip()
+        root = _tree(cache, repo, git_dir, commit)
+    return SourceTree(repo=repo, commit=commit, root=root, fetched=fetched)
+
+
+def _has_commit(git_dir: Path, commit: str) -> bool:
+    try:
+        _git(git_dir, "cat-file", "-e", f"{commit}^{{commit}}")
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def _tree(cache: Path, repo: str, git_dir: Path, commit: str) -> Path:
+    """The commit's files in `cache/trees/<repo>/<commit>`; symlinks become plain files holding their
+    target, so a template can never read a file outside the tree."""
+    root = cache / "trees" / repo / commit
+    if root.is_dir():
+        return root
+    scratch = root.with_name(f".{commit}.{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    index = scratch.with_name(f".{commit}.{os.getpid()}.index")
+    env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(scratch)}
+    try:
+        _git(git_dir, "-c", "core.symlinks=false", "read-tree", commit, env=env)
+        _git(git_dir, "-c", "core.symlinks=false", "checkout-index", "--all", env=env)
+        scratch.rename(root)
+    finally:
+        index.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return root

@@ -24,7 +24,7 @@ from github.PullRequest import PullRequest as GithubPullRequest
 from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun as GithubWorkflowRun
 
-from fluxgate.github.checkout import Snapshot, fetch_snapshot
+from fluxgate.github.checkout import Snapshot, SourceTree, fetch_snapshot, fetch_source
 from fluxgate.github.errors import GitHubNotFound, calling
 from fluxgate.github.models import (
     CombinedStatus,
@@ -139,6 +139,13 @@ class GitHubGateway:
             self.git_token(),
             self.cache,
             timeout=self.settings.timeout * 8,
+        )
+
+    def source(self, repo: str, ref: str) -> SourceTree:
+        """The files of `repo` at `ref` (a commit, branch or tag) from the cache; one shallow fetch
+        when the commit is not there yet (a name is always fetched: that resolves it)."""
+        return fetch_source(
+            self.settings.web_url, repo, ref, self.git_token, self.cache, timeout=self.settings.timeout * 8
         )
 
     def is_ancestor(self, repo: str, ancestor: str, descendant: str) -> bool:

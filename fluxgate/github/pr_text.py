@@ -2,7 +2,8 @@
 fluxgate (and the connector) recognise its own PRs without trusting the title.
 
 The marker is an HTML comment, invisible in GitHub's rendering:
-`<!-- fluxgate:promotion {"app": "shop", "env": "staging", "version": "1.1.0"} -->`.
+`<!-- fluxgate:promotion {"app": "shop", "code": "acme/shop@<sha>", "env": "dev", "version": "1.1.0"} -->`,
+also naming the config commits and the template digest the PR was rendered from.
 """
 
 from __future__ import annotations
@@ -20,17 +21,29 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class Promotion(BaseModel):
-    """Which release goes where: the identity of one promotion PR."""
+    """Which release goes where, rendered from which commits: the identity of one promotion PR."""
 
     app: str
     env: str
     version: str
     rollback_from: str | None = None  # set on a rollback: the release it takes back
+    code: str | None = None  # the code repository and commit rendered: `acme/shop@<sha>`
+    configs: dict[str, str] = {}  # config repository -> the commit rendered
+    digest: str | None = None  # the template digest, `sha256:<hex>`
+
+    @property
+    def revision(self) -> str:
+        """The commits, short: the same version rendered from other commits is another PR."""
+        commits = [self.code.rpartition("@")[2]] if self.code else []
+        return "-".join(c[:7] for c in commits + [self.configs[r] for r in sorted(self.configs)])
 
 
-def _marker_fields(p: Promotion) -> dict[str, str]:
+def _marker_fields(p: Promotion) -> dict[str, object]:
     """The marker's JSON: a plain promotion's marker stays exactly what it always was."""
-    return p.model_dump(exclude_none=True)
+    fields = p.model_dump(exclude_none=True)
+    if not p.configs:
+        fields.pop("configs")
+    return fields
 
 
 def _segment(text: str) -> str:
@@ -39,8 +52,11 @@ def _segment(text: str) -> str:
 
 
 def head_branch(p: Promotion) -> str:
-    """One branch per (app, env, version): re-running a promotion finds its own branch and PR again."""
+    """One branch per (app, env, version, commits rendered): re-running a promotion finds its own
+    branch and PR again; the same version rendered from new config gets a new one."""
     base = f"fluxgate/{_segment(p.app)}/{_segment(p.env)}/{_segment(p.version)}"
+    if p.revision:
+        base = f"{base}-{p.revision}"
     # a rollback to a version the environment ran before must not find that version's merged PR
     return f"{base}-rollback-from-{_segment(p.rollback_from)}" if p.rollback_from else base
 
@@ -48,6 +64,9 @@ def head_branch(p: Promotion) -> str:
 def title(p: Promotion) -> str:
     if p.rollback_from:
         return f"Roll back {p.app} in {p.env} to {p.version} (from {p.rollback_from})"
+    if p.configs:
+        config = ", ".join(f"{repo}@{commit[:7]}" for repo, commit in sorted(p.configs.items()))
+        return f"Deploy {p.app} {p.version} to {p.env} with config {config}"
     return f"Deploy {p.app} {p.version} to {p.env}"
 
 

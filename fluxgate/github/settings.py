@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["GitHubSettings"]
+from fluxgate.errors import SettingsError
+
+__all__ = ["GitHubSettings", "settings_from_environment"]
 
 
 class GitHubSettings(BaseModel):
@@ -57,3 +60,23 @@ class GitHubSettings(BaseModel):
         if api == "https://api.github.com":
             return "https://github.com"
         return api.removesuffix("/api/v3")
+
+
+class _FromEnvironment(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLUXGATE_", env_nested_delimiter="__", extra="ignore")
+
+    github: GitHubSettings | None = None
+
+
+def settings_from_environment() -> GitHubSettings | None:
+    """GitHub access from `FLUXGATE_GITHUB__*` variables, or None when none is set.
+
+    Raises:
+        SettingsError: a variable is set but invalid (one line naming it).
+    """
+    try:
+        return _FromEnvironment().github
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(f"FLUXGATE_GITHUB__{field.upper()}: {first['msg']}") from None

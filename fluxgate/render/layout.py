@@ -1,7 +1,8 @@
 """Where each rendered object lives in the manifests repo: `<env>/<namespace>/<kind>-<name>.yaml`.
 
 Paths are lower-case and built from sanitised segments, so no object name, however hostile
-(`../x`, `a/b`, `.git`), can produce a path outside the environment's folder.
+(`../x`, `a/b`, `.git`), can produce a path outside the environment's folder. Names and namespaces
+Kubernetes would refuse are refused here too, not renamed: the sanitised path is a second guard.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from fluxgate.objects import ObjectId, is_cluster_scoped
 __all__ = ["CLUSTER_SCOPE", "object_path", "safe_segment", "set_default_namespace"]
 
 CLUSTER_SCOPE = "_cluster"
-_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")  # a DNS-1123 subdomain, at most 253
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # a DNS-1123 label, at most 63: namespaces
 _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
 
 
@@ -49,6 +51,12 @@ def object_path(obj: dict[str, Any], folder: str, layout: str) -> str:
         raise RenderError(
             f"{oid.kind} {oid.name!r}: metadata.name must be a lower-case DNS name "
             "(letters, digits, '-', '.')"
+        )
+    if oid.namespace and (len(oid.namespace) > 63 or not _LABEL.fullmatch(oid.namespace)):
+        raise RenderError(
+            f"{oid.kind} {oid.name}: metadata.namespace {oid.namespace!r} must be a DNS label "
+            "(lower-case letters, digits and '-', at most 63 characters, "
+            "starting and ending with a letter or digit)"
         )
     namespace = oid.namespace if oid.namespace else CLUSTER_SCOPE
     relative = layout.format(

@@ -15,7 +15,7 @@ from typing import Any
 
 from fluxgate.config import Environment, PipelineConfig
 from fluxgate.errors import RenderError, ValidationFailed
-from fluxgate.objects import ObjectId
+from fluxgate.objects import ObjectId, with_origin
 from fluxgate.release import Release
 from fluxgate.render.config_source import load_env_config
 from fluxgate.render.emit import dump
@@ -82,27 +82,30 @@ def make_validator(config: PipelineConfig) -> SchemaValidator:
 
 
 def _place(
-    objects: list[dict[str, Any]], env: Environment, layout: str, where: str
+    objects: list[dict[str, Any]], env: Environment, layout: str, origins: Mapping[int, str]
 ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """Each object's repo path; `origins` (by `id(object)`) is where each came from, for problems."""
     placed: list[tuple[str, dict[str, Any]]] = []
     problems: list[str] = []
-    owners: dict[str, ObjectId] = {}
+    owners: dict[str, tuple[ObjectId, str]] = {}
     for obj in objects:
+        origin = origins[id(obj)]
         try:
             path = object_path(obj, env.manifests_folder, layout)
         except RenderError as exc:
-            problems.append(f"{where}: {exc.message}")
+            problems.append(f"{origin}: {exc.message}")
             continue
         oid = ObjectId.of(obj)
-        if path in owners and owners[path] != oid:
-            first, second = owners[path], oid
+        if path in owners and owners[path][0] != oid:
+            (first, first_origin), second = owners[path], oid
             groups = f"(groups {first.group or 'core'}, {second.group or 'core'})"
+            both = first_origin if first_origin == origin else f"{first_origin} and {origin}"
             problems.append(
-                f"{path}: {first} and {second} {groups} map to the same file; "
+                f"{with_origin(path, both)}: {first} and {second} {groups} map to the same file; "
                 "add {group} to manifests.layout or rename one"
             )
             continue
-        owners.setdefault(path, oid)
+        owners.setdefault(path, (oid, origin))
         placed.append((path, obj))
     return placed, problems
 
@@ -126,17 +129,21 @@ def render_environment(
         values_file=env_config.values_file,
         image_repositories={name: c.image for name, c in config.components.items()},
     )
-    objects = ENGINES[config.templates.engine](request)
-    where = request.show(request.entry)
+    rendered = ENGINES[config.templates.engine](request)
+    objects = rendered.objects
+    # Where each object came from (`deploy/app.yaml:12`), beside the objects, never inside them:
+    # overlays change objects in place, so their ids hold until the result is built.
+    origins = {id(obj): origin for obj, origin in zip(objects, rendered.origins, strict=True)}
     for obj in objects:
-        set_default_namespace(obj, env.namespace, where)
+        set_default_namespace(obj, env.namespace, origins[id(obj)])
     apply_overlays(objects, env_config.overlays, env.namespace)
 
-    placed, problems = _place(objects, env, config.manifests.layout, where)
-    problems += policy_problems(placed)
+    placed, problems = _place(objects, env, config.manifests.layout, origins)
+    problems += policy_problems(placed, origins)
     validator = validator or make_validator(config)
     for path, obj in placed:
-        problems += [f"{path}: {ObjectId.of(obj)}: {p}" for p in validator.problems(obj)]
+        label = f"{with_origin(path, origins[id(obj)])}: {ObjectId.of(obj)}"
+        problems += [f"{label}: {p}" for p in validator.problems(obj)]
     if problems:
         raise ValidationFailed.from_problems(problems)
 

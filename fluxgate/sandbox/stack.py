@@ -19,9 +19,12 @@ from typing import IO, Any
 import httpx
 
 from fluxgate.config import load_config
+from fluxgate.github import GitHubGateway, GitHubSettings
+from fluxgate.release import build_release
 from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
 from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
+from fluxgate.stage import StageRequest, pin_request, resolve_source
 from fluxgate.warm_start import FORKSERVER_MARK
 
 __all__ = ["FLUX_KEY", "TOKEN", "WEBHOOK_SECRET", "Stack", "flow_processes", "rss_mib"]
@@ -108,6 +111,22 @@ class Stack:
             "PREFECT_LOCAL_STORAGE_PATH": str(self.data / "results"),
         }
 
+    def gateway(self) -> GitHubGateway:
+        """The stack's GitHub as fluxgate's own processes reach it (the bot's token)."""
+        assert self.github is not None
+        settings = GitHubSettings.model_validate(
+            {"api_url": self.github.url, "token": TOKEN, "min_write_interval": 0}
+        )
+        return GitHubGateway(settings, cache=self.data / "git-cache")
+
+    def stage_request(self, version: str, images: dict[str, str], ref: str = "main") -> StageRequest:
+        """The first stage of a release built at `ref` of the code repository, pinned as
+        `fluxgate deploy --ref` pins it."""
+        gw = self.gateway()
+        source, config = resolve_source(gw, load_config(self.config), ref)
+        release = build_release(config, images, version).model_copy(update={"source": source})
+        return pin_request(gw, release, config.environments[0].name)
+
     def env(self) -> dict[str, str]:
         """What every fluxgate process of the stack (and a client of it) needs."""
         assert self.github is not None
@@ -154,6 +173,12 @@ class Stack:
         config = load_config(self.config)
         if config.manifests.repo not in self.github.emulator.state.repos:
             self.github.emulator.create_repo(config.manifests.repo, files={"README.md": "# manifests\n"})
+        if config.code_repo and config.code_repo.lower() not in self.github.emulator.state.repos:
+            root = self.config.parent  # what the developer pushed: stages render it from GitHub
+            files: dict[str, str | bytes] = {
+                str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            }
+            self.github.emulator.create_repo(config.code_repo, files=files)
         wait_until_up(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
         port = self.connector_url.rsplit(":", 1)[1]
         connector = self._spawn(

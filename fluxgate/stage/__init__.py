@@ -40,6 +40,16 @@ if TYPE_CHECKING:
     from fluxgate.stage.result import CheckResult
     from fluxgate.stage.run import FINAL_STATES, RunState, StageRun
     from fluxgate.stage.secrets import SecretMissing, SecretResolver, env_secrets
+    from fluxgate.stage.sources import (
+        SourceFetcher,
+        StageSources,
+        load_pipeline,
+        load_sources,
+        pin_request,
+        pinned,
+        repo_path,
+        resolve_source,
+    )
     from fluxgate.stage.verify import run_http_check, run_http_checks
 
 _WHERE = {
@@ -66,6 +76,14 @@ _WHERE = {
     "StageProgress": "progress",
     "StageRequest": "naming",
     "StageRun": "run",
+    "SourceFetcher": "sources",
+    "StageSources": "sources",
+    "load_pipeline": "sources",
+    "load_sources": "sources",
+    "pin_request": "sources",
+    "pinned": "sources",
+    "repo_path": "sources",
+    "resolve_source": "sources",
     "StageTags": "contract",
     "Stop": "progress",
     "TAG_PREFIX": "contract",
@@ -106,9 +124,11 @@ __all__ = [
     "SecretMissing",
     "SecretResolver",
     "SoakResult",
+    "SourceFetcher",
     "StageProgress",
     "StageRequest",
     "StageRun",
+    "StageSources",
     "StageTags",
     "Stop",
     "VerifyResult",
@@ -117,8 +137,14 @@ __all__ = [
     "WorkflowRef",
     "checks_markdown",
     "env_secrets",
+    "load_pipeline",
+    "load_sources",
     "next_step",
+    "pin_request",
+    "pinned",
     "prepare_stage",
+    "repo_path",
+    "resolve_source",
     "run_checks",
     "run_container_check",
     "run_http_check",

@@ -6,13 +6,24 @@ snapshot of the branch), so the summary in the PR body is exactly what the PR ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from fluxgate.config import PipelineConfig
 from fluxgate.github import Snapshot
 from fluxgate.release import Release
 from fluxgate.render import make_validator, render_environment
-from fluxgate.summary import ChangeSummary, read_current, summarize, to_markdown
+from fluxgate.summary import (
+    ChangeSummary,
+    drifted,
+    ledger,
+    read_current,
+    read_text_at,
+    summarize,
+    to_markdown,
+)
 
 __all__ = ["PreparedStage", "prepare_stage"]
 
@@ -32,12 +43,25 @@ class PreparedStage(BaseModel):
         return self.summary.empty
 
 
-def prepare_stage(config: PipelineConfig, env: str, release: Release, base: Snapshot) -> PreparedStage:
-    result = render_environment(config, env, release, validator=make_validator(config))
+def prepare_stage(
+    config: PipelineConfig,
+    env: str,
+    release: Release,
+    base: Snapshot,
+    checkouts: Mapping[str, Path] | None = None,
+) -> PreparedStage:
+    """`checkouts`: config repository -> its folder at the pinned commit."""
+    result = render_environment(config, env, release, checkouts=checkouts, validator=make_validator(config))
     current = read_current(base.commit, result.manifests.folder, base.git_dir)
     summary = summarize(env, release.name, result.manifests.objects, current)
+    # The ledger of what this PR writes, and the hand edits since the last one; it is no object, so
+    # it never makes `summary.empty` false: an environment that already matches still gets no PR.
+    files, folder = result.files(), result.manifests.folder
+    ledger_file, ledger_text = ledger(folder, files)
+    found = read_text_at(base.git_dir, base.commit, ledger_file) if ledger_file in base.files else None
+    summary.drift, summary.folder = drifted(folder, base.files, found), folder
     return PreparedStage(
-        files=result.files(),
+        files={**files, ledger_file: ledger_text},
         folders=result.folders(),
         summary=summary,
         markdown=to_markdown(summary),

@@ -35,6 +35,7 @@ class Stop(BaseModel):
 
 class StageProgress(BaseModel):
     run_name: str
+    sources: list[str] = Field(default_factory=list, description="what was rendered, by commit")
     changes: str = Field(default="", description="the change summary, as in the PR body")
     pr_url: str | None = None
     deployment: int | None = Field(default=None, description="the stage's GitHub Deployment")
@@ -47,6 +48,8 @@ class StageProgress(BaseModel):
     def markdown(self) -> str:
         """The stage's report: what changed, where, and how it went."""
         lines = [f"## {self.run_name}", ""]
+        if self.sources:
+            lines.append("- Rendered from: " + "; ".join(f"`{line}`" for line in self.sources))
         if self.pr_url:
             lines.append(f"- Pull request: {self.pr_url}")
         if self.merge is not None:

@@ -60,6 +60,16 @@ class StageRun(BaseModel):
         return StageRequest.model_validate(self.parameters["request"])
 
     @property
+    def renders_by_commit(self) -> bool:
+        """Whether the run's request pins its sources (runs made before sources were pinned name a
+        checkout path instead: they can be shown, not repeated or rolled back to)."""
+        try:
+            StageRequest.model_validate(self.parameters["request"])
+        except (KeyError, ValueError):
+            return False
+        return True
+
+    @property
     def waiting_at(self) -> PauseKey | None:
         """The wait a paused run is suspended at; None when it is not paused at one of fluxgate's."""
         return PauseKey.parse(self.pause_key) if self.state == RunState.PAUSED else None

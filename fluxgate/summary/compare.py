@@ -54,6 +54,10 @@ class ChangeSummary(BaseModel):
     changes: list[ResourceChange]
     images: list[ImageChange]
     unchanged: int
+    # Files of the environment's folder changed by hand since fluxgate last wrote it (see
+    # `fluxgate.summary.drift`), e.g. `dev/shop/deployment-web.yaml (changed)`; never makes `empty` false.
+    drift: list[str] = []
+    folder: str = ""  # the environment's folder, named by the drift warning
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)

@@ -15,10 +15,10 @@ from ruamel.yaml.error import YAMLError
 
 from fluxgate.errors import PermanentError, UsageError
 
-__all__ = ["CurrentState", "read_current", "read_directory", "read_git_ref"]
+__all__ = ["CurrentState", "read_current", "read_directory", "read_git_ref", "read_text_at"]
 
 CurrentState = dict[str, dict[str, Any]]  # repo path -> object
-_SUFFIXES = (".yaml", ".yml", ".json")
+_SUFFIXES = (".yaml", ".yml", ".json")  # manifests only: fluxgate's ledger (.fluxgate-files) is none
 
 
 def _parse(text: str, path: str, into: CurrentState) -> None:
@@ -65,6 +65,22 @@ def read_git_ref(repo_dir: Path, ref: str, folder: str) -> CurrentState:
         if item.type == "blob" and item.path.endswith(_SUFFIXES):
             _parse(item.data_stream.read().decode("utf-8"), item.path, state)
     return state
+
+
+def read_text_at(repo_dir: Path, ref: str, path: str) -> str | None:
+    """The text of the file `path` at `ref` of the repository at `repo_dir`; None when it has none.
+
+    Bytes that are not UTF-8 (a file edited by hand) are replaced, never an error.
+    """
+    with git.Repo(repo_dir) as repo:
+        try:
+            item = repo.commit(ref).tree / path
+        except KeyError:
+            return None
+        if item.type != "blob":
+            return None
+        data: bytes = item.data_stream.read()
+    return data.decode("utf-8", errors="replace")
 
 
 def read_current(against: str, folder: str, repo_dir: Path) -> CurrentState:

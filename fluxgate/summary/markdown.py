@@ -17,8 +17,28 @@ def _code(text: str | None) -> str:
     return f"`{_cell(text)}`" if text else "—"
 
 
+def _drift_warning(summary: ChangeSummary) -> list[str]:
+    """A GitHub alert naming the files changed by hand, which this PR overwrites: no reviewer misses it."""
+    if not summary.drift:
+        return []
+    folder = summary.folder.strip("/")
+    where = f"{folder}/" if folder not in ("", ".") else f"the folder of {summary.env}"
+    count = len(summary.drift)
+    files, were, them = ("file", "was", "it") if count == 1 else ("files", "were", "them")
+    lines = [
+        "> [!WARNING]",
+        f"> {count} {files} in {where} {were} changed by hand since fluxgate last merged here; "
+        f"this pull request replaces {them}:",
+    ]
+    for entry in summary.drift:
+        path, _sep, how = entry.replace("\n", " ").rpartition(" (")
+        lines.append(f"> - `{path}` ({how}" if path and "`" not in path else f"> - {_cell(entry)}")
+    return [*lines, ""]
+
+
 def to_markdown(summary: ChangeSummary) -> str:
-    lines = [f"### {summary.release} → {summary.env}", "", f"**{summary.headline()}**", ""]
+    lines = _drift_warning(summary)
+    lines += [f"### {summary.release} → {summary.env}", "", f"**{summary.headline()}**", ""]
     if summary.empty:
         lines.append("No resource changes: the environment already matches this release.")
         return "\n".join(lines) + "\n"

@@ -7,10 +7,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fluxgate.objects import ObjectId, iter_pod_containers
+from fluxgate.objects import ObjectId, iter_pod_containers, with_origin
 from fluxgate.release import ImageRef
 
 __all__ = ["policy_problems"]
@@ -45,16 +45,28 @@ def _image_problems(obj: dict[str, Any]) -> list[str]:
     return out
 
 
-def policy_problems(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
-    """Policy breaches of rendered objects given as (path, object), each naming file and object."""
+def policy_problems(
+    objects: Iterable[tuple[str, dict[str, Any]]], origins: Mapping[int, str] | None = None
+) -> list[str]:
+    """Policy breaches of rendered objects given as (path, object), each naming file and object.
+
+    `origins` says where each object came from (`deploy/app.yaml:12`), keyed by `id(object)`;
+    problems then name the template too: `dev/web.yaml (from deploy/app.yaml:12): Deployment ...`.
+    """
+    origins = origins or {}
     problems: list[str] = []
-    seen: dict[ObjectId, str] = {}
+    seen: dict[ObjectId, str | None] = {}
     for path, obj in objects:
         oid = ObjectId.of(obj)
-        label = f"{path}: {oid}"
+        origin = origins.get(id(obj))
+        label = f"{with_origin(path, origin)}: {oid}"
         if oid in seen:
-            problems.append(f"{label}: rendered twice; templates and overlays must define each object once")
-        seen.setdefault(oid, path)
+            first = seen[oid]
+            also = f" (first from {first})" if first and first != origin else ""
+            problems.append(
+                f"{label}: rendered twice{also}; templates and overlays must define each object once"
+            )
+        seen.setdefault(oid, origin)
         secret = _secret_problem(obj)
         if secret:
             problems.append(f"{label}: {secret}")

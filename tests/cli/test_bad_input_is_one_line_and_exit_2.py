@@ -29,8 +29,9 @@ def test_latest_tag_is_a_policy_breach_and_nothing_is_written(fluxgate: Run, tmp
         "--version", "1.0.0", "-o", str(out),
     )  # fmt: skip
     lines = user_error(result)
+    web = "dev/shop-dev/deployment-shop-web.yaml (from deploy/main.jsonnet): Deployment shop-dev/shop-web:"
     assert any(
-        "dev/shop-dev/deployment-shop-web.yaml: Deployment shop-dev/shop-web:" in line
+        web in line
         and "not pinned" in line
         for line in lines
     ), lines

@@ -382,13 +382,13 @@ def test_the_connector_command_parses_and_its_port_is_the_one_checked_and_expose
     fronts = [n for n, s in services.items() if upstream in argv(s.get("command") or []) and s.get("ports")]
     assert fronts, "nothing publishes one address for the connector replicas"
 
-    # The config it serves is in the code checkout, mounted where the runner sees it too: a stage run
-    # reads fluxgate.yaml at the path the connector (or the host CLI) started it with.
-    checkout = dotenv["CODE_REPO_DIR"]
-    for config in params["config"]:
-        assert str(config).startswith(checkout + "/")
-    for name in ("connector", "runner"):
-        assert f"{checkout}:{checkout}:ro" in services[name]["volumes"], name
+    # The connector reads one file for routing; nothing mounts a code checkout: stages fetch what they
+    # render from GitHub at the release's commits.
+    [config] = params["config"]
+    assert f"{dotenv['APP_CONFIG']}:{config}:ro" in [str(v) for v in connector["volumes"]]
+    assert "CODE_REPO_DIR" not in dotenv and "FLUXGATE_HOME" not in dotenv
+    runner_mounts = [str(v).split(":")[0] for v in services["runner"].get("volumes", [])]
+    assert runner_mounts == ["results"], "the runner needs no checkout, only its results volume"
 
 
 def test_connector_replicas_share_one_postgresql_store(services: dict[str, Any], raw: dict[str, Any]):

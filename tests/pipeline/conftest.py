@@ -7,6 +7,7 @@ execution ends when the run suspends, and the next one starts after the connecto
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -31,6 +32,8 @@ from tests.prefect_runs import cancel_waiting
 
 pytest.importorskip("prefect")
 
+_codes = itertools.count(1)
+
 
 @pytest.fixture
 def service() -> Iterator[tuple[str, list[tuple[int, str]]]]:
@@ -53,7 +56,7 @@ def project(tmp_path: Path, manifests_repo: str, service: tuple[str, Any]) -> Pa
         rf"        url: {service[0]}\n        contains: ok\n        deadline: 10s\n",
         text,
     )
-    text += "\ncode_repo: acme/shop\ntriggers:\n  workflow: ci.yml\n"
+    text += f"\ncode_repo: acme/shop-{next(_codes)}\ntriggers:\n  workflow: ci.yml\n"
     config.write_text(text)
     assert "approval: review\n    verification" in text
     return config
@@ -68,6 +71,28 @@ class Stage:
     connector: ConnectorProcess
     github: RunningEmulator
 
+    def publish(self) -> dict[str, str]:
+        """Push the project as it is now to its code repo (a developer's push): the source a request
+        names. The repository is created on first use."""
+        from fluxgate.config import load_config
+
+        repo = load_config(self.config).code_repo
+        assert repo is not None
+        root = self.config.parent
+        files: dict[str, str | bytes] = {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+        emulator = self.github.emulator
+        try:
+            emulator.repo(*repo.split("/", 1))
+        except Exception:  # the emulator's 404
+            emulator.create_repo(repo, files=files)
+            _record, git = emulator.repo(*repo.split("/", 1))
+            commit = git.refs()["refs/heads/main"]
+        else:
+            commit = emulator.commit_files(repo, "main", files, "update the project", author="acme")
+        return {"repo": repo, "commit": commit, "path": "fluxgate.yaml"}
+
     def request(self, env: str = "dev", version: str = "1.0.0", **extra: Any) -> dict[str, Any]:
         return {
             "app": "shop",
@@ -77,7 +102,7 @@ class Stage:
                 "web": f"ghcr.io/acme/shop-web:{version}",
                 "worker": f"ghcr.io/acme/shop-worker:{version}",
             },
-            "config": str(self.config),
+            "source": self.publish(),
             **extra,
         }
 

@@ -127,4 +127,8 @@ def test_a_manual_environment_ends_with_the_command_that_then_promotes(stage: St
     with connect() as api:
         staging = stage_runs(api, "shop", "3.2.0", "staging")
     assert [r.name for r in staging] == ["shop@3.2.0 -> staging"]
-    assert result.output.startswith("shop@3.2.0 -> staging: http")
+    commit = run.request.source.commit  # the commit dev rendered: staging renders it too
+    code = f"code {run.request.source.repo}@{commit} (fluxgate.yaml)"
+    assert result.output.startswith(f"shop@3.2.0 renders {code}")
+    assert "\nshop@3.2.0 -> staging: http" in result.output
+    assert staging[0].request.source.commit == commit

@@ -65,13 +65,16 @@ def test_deploy_runs_the_stage_on_the_runner_and_waits_without_a_process(
     from fluxgate.runs import stage_runs
     from tests.conftest import TOKEN
 
+    source = stage.publish()  # the project as pushed: deploy renders main's head
     started = subprocess.run(
         [str(FLUXGATE), "deploy", "--env", "dev", "--image", "web=1.5.0", "--image", "worker=1.5.0",
          "--config", str(stage.config)],
         capture_output=True, text=True, timeout=60,
     )
     assert started.returncode == 0, started.stderr
-    assert started.stdout.startswith("shop@1.5.0 -> dev: http://127.0.0.1:")
+    first, second = started.stdout.splitlines()[:2]
+    assert first.startswith(f"shop@1.5.0 renders code {source['repo']}@{source['commit']} (fluxgate.yaml); ")
+    assert second.startswith("shop@1.5.0 -> dev: http://127.0.0.1:")
 
     from fluxgate.prefect_api import connect
     from fluxgate.stage import RunState

@@ -5,6 +5,7 @@ manifests commit as `fluxgate/verify/<env>`; a retry dispatches the workflow aga
 
 from __future__ import annotations
 
+import re
 from itertools import count
 from typing import Any
 
@@ -21,7 +22,7 @@ def _with_workflow_check(stage: Stage) -> str:
     emulator.create_repo(code_repo)
     emulator.add_workflow(code_repo, "e2e.yml", inputs=("env", "version", "revision"), name="e2e")
     emulator.add_hook(code_repo, f"{stage.connector.url}/github/webhook", WEBHOOK_SECRET, ["workflow_run"])
-    text = stage.config.read_text().replace("code_repo: acme/shop", f"code_repo: {code_repo}")
+    text = re.sub(r"code_repo: \S+", f"code_repo: {code_repo}", stage.config.read_text())
     check = "        deadline: 10s\n"
     text = text.replace(check, check + "      - name: e2e\n        workflow:\n          file: e2e.yml\n", 1)
     stage.config.write_text(text)

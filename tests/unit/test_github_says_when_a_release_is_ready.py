@@ -40,8 +40,9 @@ def _workflow_run(conclusion: str = "success", branch: str = "main", path: str =
 
 
 def test_a_green_ci_run_on_main_releases_its_commit(shop: PipelineConfig) -> None:
-    config, release = plan_release([shop], _workflow_run())
+    config, release, ref = plan_release([shop], _workflow_run())
     assert config is shop and release.version == "4c2f1e9"
+    assert ref == "4c2f1e9b8a7d6c5b4a3928171615141312111009"  # the stage renders the commit CI built
     assert release.images == {
         "web": "ghcr.io/acme/shop-web:4c2f1e9", "worker": "ghcr.io/acme/shop-worker:4c2f1e9"
     }
@@ -63,8 +64,9 @@ def test_other_runs_release_nothing_and_say_why(shop: PipelineConfig, fact: Any,
 def test_a_published_release_releases_its_tag_and_a_draft_does_not(shop: PipelineConfig) -> None:
     payload = example("release", "published")
     payload["release"] |= {"tag_name": "v1.4.2", "draft": False}
-    _config, release = plan_release([shop], _fact("release", payload))
+    _config, release, ref = plan_release([shop], _fact("release", payload))
     assert release.version == "1.4.2" and release.images["web"] == "ghcr.io/acme/shop-web:1.4.2"
+    assert ref == "refs/tags/v1.4.2"
     payload["release"]["draft"] = True
     payload["action"] = "created"
     with pytest.raises(NotARelease, match="created"):
@@ -75,8 +77,14 @@ def test_a_dispatch_names_version_and_images_and_a_bad_one_is_refused(shop: Pipe
     payload = example("repository_dispatch")
     payload["action"] = "fluxgate.deploy"
     payload["client_payload"] = {"version": "2.0.0", "images": {"web": "2.0.0", "worker": "1.9.3"}}
-    _config, release = plan_release([shop], _fact("repository_dispatch", payload))
+    _config, release, ref = plan_release([shop], _fact("repository_dispatch", payload))
     assert release.version == "2.0.0" and release.images["worker"] == "ghcr.io/acme/shop-worker:1.9.3"
+    assert ref == "main"  # triggers.branch, unless the payload names a ref
+    payload["client_payload"]["ref"] = "v2.0.0"
+    assert plan_release([shop], _fact("repository_dispatch", payload)).ref == "v2.0.0"
+    payload["client_payload"]["ref"] = 7
+    with pytest.raises(NotARelease, match='optionally "ref"'):
+        plan_release([shop], _fact("repository_dispatch", payload))
     payload["client_payload"] = {"version": "2.0.0"}
     with pytest.raises(NotARelease, match="client_payload needs"):
         plan_release([shop], _fact("repository_dispatch", payload))

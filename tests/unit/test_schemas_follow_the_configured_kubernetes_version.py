@@ -33,7 +33,7 @@ def test_the_same_object_is_validated_once_the_version_knows_it(tmp_path: Path) 
     with pytest.raises(ValidationFailed) as caught:
         render(tmp_path)
     assert caught.value.problems == [
-        "dev/_cluster/flowschema-demo-batch.yaml: FlowSchema demo-batch: "
+        "dev/_cluster/flowschema-demo-batch.yaml (from manifests/fs.yaml:1): FlowSchema demo-batch: "
         "spec.matchingPrecedence must be integer or null"
     ]
 

@@ -38,9 +38,13 @@ def test_auto_promoting_environments_promote_and_the_rest_say_the_command(shop: 
 
 
 def test_runs_and_waits_are_named_per_the_contract() -> None:
-    request = StageRequest(app="shop", version="1.4.2", env="dev", images={"web": "w:1"}, config="f.yaml")
+    source = {"repo": "acme/shop", "commit": "a" * 40}
+    request = StageRequest(app="shop", version="1.4.2", env="dev", images={"web": "w:1"}, source=source)
     assert request.run_name == "shop@1.4.2 -> dev"
     assert request.to("staging").run_name == "shop@1.4.2 -> staging"
+    configured = request.model_copy(update={"configs": {"acme/shop-config": "b" * 40}})
+    assert configured.run_name == "shop@1.4.2 (config bbbbbbb) -> dev"
+    assert configured.to("staging").configs == {}  # the next environment pins its own
     keys = [str(PauseKey(wait=Wait.FLUX, attempt=n)) for n in (1, 2, 3)]
     assert keys == ["await-flux", "await-flux-2", "await-flux-3"]
 
@@ -77,11 +81,15 @@ def test_the_example_ci_workflow_hands_the_release_to_fluxgate(shop: PipelineCon
     assert sorted(c for c in shop.components if f"[images][{c}]" in script) == sorted(shop.components)
 
 
-def test_the_prefect_yaml_deploys_the_stage_flow_by_its_entrypoint() -> None:
+def test_the_prefect_yaml_deploys_the_stage_flow_from_the_installed_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from prefect.flows import load_flow_from_entrypoint
 
     spec = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
-    first = spec["deployments"][0]
-    assert first["name"] == FLOW_NAME
-    flow = load_flow_from_entrypoint(str(REPO / first["entrypoint"]))
-    assert flow.name == FLOW_NAME
+    assert "pull" not in spec  # no checkout to change into: the worker has the package, nothing else
+    monkeypatch.chdir(tmp_path)
+    for deployment in spec["deployments"]:
+        assert not deployment["entrypoint"].endswith(".py") and ".py:" not in deployment["entrypoint"]
+        assert load_flow_from_entrypoint(deployment["entrypoint"]).name == FLOW_NAME
+    assert spec["deployments"][0]["name"] == FLOW_NAME

@@ -1,6 +1,6 @@
 """Rendered objects that break the Kubernetes schema or a policy stop the render, all reported at once.
 
-Every problem reads `<repo path>: <Kind> <namespace>/<name>: <what is wrong>`.
+Every problem reads `<repo path> (from <template>:<line>): <Kind> <namespace>/<name>: <what is wrong>`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ spec:
   secretName: web-tls
 """
 
-DEPLOYMENT_PATH = "dev/demo-dev/deployment-web.yaml: Deployment demo-dev/web"
+DEPLOYMENT_PATH = "dev/demo-dev/deployment-web.yaml (from manifests/web.yaml:1): Deployment demo-dev/web"
 
 
 def problems_of(tmp_path: Path, files: dict[str, str], config: dict[str, Any] | None = None) -> list[str]:
@@ -96,7 +96,8 @@ def test_a_plaintext_secret_is_refused(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, {"manifests/secret.yaml": PLAINTEXT_SECRET})
 
     assert problems == [
-        "dev/demo-dev/secret-creds.yaml: Secret demo-dev/creds: Secret carries plaintext data/stringData; "
+        "dev/demo-dev/secret-creds.yaml (from manifests/secret.yaml:1): Secret demo-dev/creds: "
+        "Secret carries plaintext data/stringData; "
         "encrypt it with SOPS or use an external secret"
     ]
 
@@ -116,7 +117,8 @@ def test_a_secret_with_sops_metadata_but_a_plaintext_value_is_refused(tmp_path: 
     problems = problems_of(tmp_path, {"manifests/secret.yaml": leaky})
 
     assert problems == [
-        "dev/demo-dev/secret-creds.yaml: Secret demo-dev/creds: Secret carries plaintext data/stringData; "
+        "dev/demo-dev/secret-creds.yaml (from manifests/secret.yaml:1): Secret demo-dev/creds: "
+        "Secret carries plaintext data/stringData; "
         "encrypt it with SOPS or use an external secret"
     ]
 
@@ -169,7 +171,8 @@ spec:
     problems = problems_of(tmp_path, {"manifests/rollout.yaml": rollout})
 
     assert problems == [
-        "dev/demo-dev/rollout-web.yaml: Rollout demo-dev/web: spec.template.spec.initContainers[0].image "
+        "dev/demo-dev/rollout-web.yaml (from manifests/rollout.yaml:1): Rollout demo-dev/web: "
+        "spec.template.spec.initContainers[0].image "
         "'ghcr.io/acme/migrate:latest' is not pinned: use a version tag or a digest"
     ]
 
@@ -178,7 +181,8 @@ def test_duplicate_objects_are_refused(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, {"manifests/a.yaml": deployment(), "manifests/b.yaml": deployment()})
 
     assert problems == [
-        f"{DEPLOYMENT_PATH}: rendered twice; templates and overlays must define each object once"
+        "dev/demo-dev/deployment-web.yaml (from manifests/b.yaml:1): Deployment demo-dev/web: "
+        "rendered twice (first from manifests/a.yaml:1); templates and overlays must define each object once"
     ]
 
 
@@ -188,7 +192,8 @@ def test_two_objects_mapping_to_one_file_are_refused(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, {"manifests/a.yaml": deployment(), "manifests/b.yaml": other_group})
 
     assert problems == [
-        "dev/demo-dev/deployment-web.yaml: Deployment demo-dev/web and Deployment demo-dev/web "
+        "dev/demo-dev/deployment-web.yaml (from manifests/a.yaml:1 and manifests/b.yaml:1): "
+        "Deployment demo-dev/web and Deployment demo-dev/web "
         "(groups apps, example.com) map to the same file; add {group} to manifests.layout or rename one"
     ]
 
@@ -207,7 +212,8 @@ def test_every_problem_is_reported_in_one_round(tmp_path: Path) -> None:
         f"{DEPLOYMENT_PATH}: spec.replicas must be integer or null",
         f"{DEPLOYMENT_PATH}: spec.template.spec.containers[0].image 'ghcr.io/acme/web:latest' is not pinned: "
         "use a version tag or a digest",
-        "dev/demo-dev/secret-creds.yaml: Secret demo-dev/creds: Secret carries plaintext data/stringData; "
+        "dev/demo-dev/secret-creds.yaml (from manifests/secret.yaml:1): Secret demo-dev/creds: "
+        "Secret carries plaintext data/stringData; "
         "encrypt it with SOPS or use an external secret",
     ]
     assert str(caught.value).endswith(" (and 2 more)")
@@ -229,7 +235,7 @@ def test_a_custom_resource_without_a_schema_is_a_problem_when_schemas_are_requir
     )
 
     assert problems == [
-        "dev/demo-dev/certificate-web-tls.yaml: Certificate demo-dev/web-tls: "
+        "dev/demo-dev/certificate-web-tls.yaml (from manifests/cert.yaml:1): Certificate demo-dev/web-tls: "
         "no schema for cert-manager.io/v1 Certificate in Kubernetes 1.31 or schema_dirs"
     ]
 
@@ -247,5 +253,6 @@ def test_a_custom_resource_is_validated_against_schema_dirs(tmp_path: Path) -> N
     problems = problems_of(tmp_path, files, {"kubernetes": {"schema_dirs": ["schemas"]}})
 
     assert problems == [
-        "dev/demo-dev/certificate-web-tls.yaml: Certificate demo-dev/web-tls: spec.secretName must be string"
+        "dev/demo-dev/certificate-web-tls.yaml (from manifests/cert.yaml:1): Certificate demo-dev/web-tls: "
+        "spec.secretName must be string"
     ]

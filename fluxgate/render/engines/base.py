@@ -16,7 +16,7 @@ from fluxgate.errors import TemplateError, ToolMissing
 from fluxgate.objects import collect_objects
 from fluxgate.yamlfile import display_path
 
-__all__ = ["TemplateRequest", "find_tool", "parse_yaml_stream", "run_tool"]
+__all__ = ["Rendered", "TemplateRequest", "find_tool", "parse_yaml_stream", "run_tool"]
 
 TOOL_TIMEOUT_S = 120.0
 
@@ -37,6 +37,26 @@ class TemplateRequest:
 
     def show(self, path: Path) -> str:
         return display_path(path, self.root)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What an engine returns: the objects in document order and, parallel to them, where each
+    came from (`file:line` when the engine knows the line, else the file or folder). The origins
+    stay beside the objects, never in them: objects are written to the manifests repo as they are.
+    """
+
+    objects: list[dict[str, Any]]
+    origins: list[str]
+
+    def __post_init__(self) -> None:
+        if len(self.objects) != len(self.origins):
+            raise ValueError(f"{len(self.objects)} objects but {len(self.origins)} origins")
+
+    @classmethod
+    def from_one_place(cls, objects: list[dict[str, Any]], where: str) -> Rendered:
+        """Objects an engine can only trace back to one file or folder (jsonnet, kustomize, helm)."""
+        return cls(objects, [where] * len(objects))
 
 
 def find_tool(*candidates: str, engine: str) -> str:

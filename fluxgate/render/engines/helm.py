@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from fluxgate.errors import TemplateError
-from fluxgate.render.engines.base import TemplateRequest, find_tool, parse_yaml_stream, run_tool
+from fluxgate.render.engines.base import Rendered, TemplateRequest, find_tool, parse_yaml_stream, run_tool
 
 __all__ = ["render_helm"]
 
 
-def render_helm(request: TemplateRequest) -> list[dict[str, Any]]:
+def render_helm(request: TemplateRequest) -> Rendered:
     chart = request.entry
     if not (chart / "Chart.yaml").is_file():
         raise TemplateError(f"{request.show(chart)}: no Chart.yaml in the chart folder")
@@ -37,4 +36,5 @@ def render_helm(request: TemplateRequest) -> list[dict[str, Any]]:
             argv += ["-f", str(request.values_file)]
         argv += ["-f", str(injected)]
         output = run_tool(argv, f"helm template {request.show(chart)}")
-    return parse_yaml_stream(output, request.show(chart))
+    where = request.show(chart)
+    return Rendered.from_one_place(parse_yaml_stream(output, where), where)

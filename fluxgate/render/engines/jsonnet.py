@@ -15,7 +15,7 @@ import _jsonnet
 
 from fluxgate.errors import TemplateError
 from fluxgate.objects import collect_objects
-from fluxgate.render.engines.base import TemplateRequest
+from fluxgate.render.engines.base import Rendered, TemplateRequest
 
 __all__ = ["evaluate", "jsonnet_arguments", "render_jsonnet"]
 
@@ -60,5 +60,9 @@ def evaluate(request: TemplateRequest) -> Any:
     return json.loads(output)
 
 
-def render_jsonnet(request: TemplateRequest) -> list[dict[str, Any]]:
-    return collect_objects(evaluate(request), request.show(request.entry))
+def render_jsonnet(request: TemplateRequest) -> Rendered:
+    # Jsonnet's output carries no source positions, and finding an object's line by searching the
+    # source would guess wrong (objects are built by functions, imports, comprehensions): every
+    # object is traced back to the entry file only.
+    where = request.show(request.entry)
+    return Rendered.from_one_place(collect_objects(evaluate(request), where), where)

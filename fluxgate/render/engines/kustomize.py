@@ -10,11 +10,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from fluxgate.errors import TemplateError
 from fluxgate.release import ImageRef
-from fluxgate.render.engines.base import TemplateRequest, find_tool, parse_yaml_stream, run_tool
+from fluxgate.render.engines.base import Rendered, TemplateRequest, find_tool, parse_yaml_stream, run_tool
 
 __all__ = ["render_kustomize"]
 
@@ -34,7 +33,7 @@ def _image_entries(request: TemplateRequest) -> list[dict[str, str]]:
     return entries
 
 
-def render_kustomize(request: TemplateRequest) -> list[dict[str, Any]]:
+def render_kustomize(request: TemplateRequest) -> Rendered:
     base = request.entry
     if not (base / "kustomization.yaml").is_file() and not (base / "kustomization.yml").is_file():
         raise TemplateError(f"{request.show(base)}: no kustomization.yaml in the template folder")
@@ -50,4 +49,5 @@ def render_kustomize(request: TemplateRequest) -> list[dict[str, Any]]:
         is_kustomize = Path(binary).name.startswith("kustomize")
         argv = [binary, "build", tmp] if is_kustomize else [binary, "kustomize", tmp]
         output = run_tool(argv, f"kustomize build {request.show(base)}")
-    return parse_yaml_stream(output, request.show(base))
+    where = request.show(base)
+    return Rendered.from_one_place(parse_yaml_stream(output, where), where)

@@ -3,7 +3,9 @@
 `replicas: ${values.replicas}` keeps the value's type (an integer stays an integer); a quoted
 `"${values.port}"`, a placeholder inside a longer string and one in a mapping key are filled as
 text, as with Flux's own post-build substitution. `$${x}` writes a literal `${x}`. An unknown
-variable is an error naming file:line, never an empty string.
+variable, or a `${` without its closing `}`, is an error naming file:line, never passed through.
+
+Each object's origin is `file:line`, the line its mapping starts on (a document's first key).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from fluxgate.errors import TemplateError
-from fluxgate.objects import collect_objects
-from fluxgate.render.engines.base import TemplateRequest
+from fluxgate.objects import Location, locate_objects
+from fluxgate.render.engines.base import Rendered, TemplateRequest
 from fluxgate.yamlfile import load_documents, to_plain
 
 __all__ = ["lookup", "render_yaml"]
 
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([^{}]*)\}")
+# The same openings, closed or not: where one has no `}` (group 3), the template has a typo.
+_OPENED = re.compile(r"\$(\$?)\{([^{}]*)(\}?)")
+_SHOWN = 60  # characters of an unclosed placeholder quoted in the error
 _MISSING = object()
 
 
@@ -57,7 +62,19 @@ class _Substituter:
         return self.text(text, line)
 
     def text(self, text: str, line: int) -> str:
+        self.check_closed(text, line)
         return _PLACEHOLDER.sub(lambda m: self.replace(m, line), text)
+
+    def check_closed(self, text: str, line: int) -> None:
+        """`${env.name` (or `${a ${b}`) would reach the cluster as written: refuse it."""
+        for match in _OPENED.finditer(text):
+            if match[3]:
+                continue
+            at_brace = match.end() < len(text)
+            shown = match[0].rstrip("$") if at_brace else match[0]  # `${a ${b}`: not `${a $`
+            shown = shown if len(shown) <= _SHOWN else shown[: _SHOWN - 1] + "…"
+            until = 'the next "{"' if at_brace else "the end of the value"
+            raise self.fail(line, f'unclosed placeholder "{shown}": no "}}" before {until}')
 
     def replace(self, match: re.Match[str], line: int) -> str:
         if match[1]:
@@ -117,13 +134,40 @@ def _template_files(entry: Path, request: TemplateRequest) -> list[Path]:
     return [entry]
 
 
-def render_yaml(request: TemplateRequest) -> list[dict[str, Any]]:
+def _start_line(doc: Any, loc: Location) -> int | None:
+    """The 1-based line the object at `loc` starts on; for an object a placeholder inserted (it has
+    no position of its own), the line of the key or list item that holds the placeholder."""
+    node = doc
+    line = node.lc.line + 1 if isinstance(node, (CommentedMap, CommentedSeq)) else None
+    for part in loc:
+        try:
+            if isinstance(node, CommentedSeq) and isinstance(part, int):
+                line = node.lc.item(part)[0] + 1
+            elif isinstance(node, CommentedMap):
+                line = node.lc.key(part)[0] + 1
+        except (KeyError, IndexError, TypeError):
+            pass  # a key a placeholder renamed has no recorded position: keep the enclosing line
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break  # keys became text in the plain copy (`1:` -> "1"): the enclosing line it is
+        if isinstance(node, (CommentedMap, CommentedSeq)):
+            line = node.lc.line + 1
+    return line
+
+
+def render_yaml(request: TemplateRequest) -> Rendered:
     objects: list[dict[str, Any]] = []
+    origins: list[str] = []
     for path in _template_files(request.entry, request):
         where = request.show(path)
         substituter = _Substituter(request.context, where)
         for doc in load_documents(path, TemplateError, request.root):
             if isinstance(doc, str):
                 doc = substituter.value(doc, 1)
-            objects.extend(collect_objects(to_plain(substituter.walk(doc)), where))
-    return objects
+            filled = substituter.walk(doc)
+            for loc, obj in locate_objects(to_plain(filled), where):
+                line = _start_line(filled, loc)
+                objects.append(obj)
+                origins.append(where if line is None else f"{where}:{line}")
+    return Rendered(objects, origins)

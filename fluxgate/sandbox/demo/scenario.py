@@ -27,19 +27,19 @@ import httpx
 from fluxgate.config import PipelineConfig, load_config
 from fluxgate.errors import PermanentError, one_line
 from fluxgate.prefect_api import PrefectApi, connect
-from fluxgate.release import build_release
 from fluxgate.runs import create_stage_run, stage_runs
 from fluxgate.sandbox.demo.board import Board
-from fluxgate.sandbox.demo.project import seed
+from fluxgate.sandbox.demo.project import CODE_REPO, EXAMPLE, seed
 from fluxgate.sandbox.flux import SimulatedFlux, clusters_of
 from fluxgate.sandbox.stack import FLUX_KEY, TOKEN, Stack
-from fluxgate.stage import FINAL_STATES, RunState, StageRequest, StageRun, Wait
+from fluxgate.stage import FINAL_STATES, RunState, StageRun, Wait
 
 __all__ = ["BAD_IMAGE", "REVIEWER", "DemoFailed", "Ending", "Story", "play"]
 
 REVIEWER = "jane-ops"
 REVIEWER_TOKEN = "ghp_janeopsreviewer00000000000000000000"
 BAD_IMAGE = "ghcr.io/acme/shop-web:1.1.0"  # the staging cluster cannot run it: its health check fails
+LOG_FORMAT = "  LOG_FORMAT: 'json',\n"  # the template change 1.1.0 is built with, and 1.0.0 is not
 
 
 class DemoFailed(PermanentError):
@@ -97,11 +97,36 @@ class Story:
     # -- what the people do ----------------------------------------------------------------------
     def release(self, version: str, images: dict[str, str]) -> None:
         """Start a release's first stage, as `fluxgate deploy --env dev --image ...` does."""
-        config = self._config()
-        release = build_release(config, images, version)
-        request = StageRequest.of(release, config.environments[0].name, str(config.file.resolve()))
+        assert self.stack is not None
+        request = self.stack.stage_request(version, images)
         create_stage_run(self.api, request)
         self._note(f"released {request.app}@{version}: {', '.join(images.values())}")
+
+    def change_template(self) -> str:
+        """A developer pushes a template change to the code repository's main (what 1.1.0 is built
+        from); returns the new commit. Stages of 1.0.0 go on rendering 1.0.0's own commit."""
+        assert self.stack is not None and self.stack.github is not None
+        template = (EXAMPLE / "deploy" / "main.jsonnet").read_text()
+        line = "  LOG_LEVEL: values.logLevel,\n"
+        changed = template.replace(line, line + LOG_FORMAT)
+        assert changed != template, "the example's template no longer has the line the demo changes"
+        commit = self.stack.github.emulator.commit_files(
+            CODE_REPO, "main", {"deploy/main.jsonnet": changed}, "deploy: structured logs", author="acme"
+        )
+        self._note(f"acme pushed {commit[:7]} to {CODE_REPO}: deploy/main.jsonnet sets LOG_FORMAT=json")
+        return commit
+
+    def manifests_mention(self, env: str, text: str) -> bool:
+        """Whether the environment's folder on the manifests branch holds `text` (what Flux applies)."""
+        assert self.stack is not None and self.stack.github is not None
+        emulator = self.stack.github.emulator
+        _record, git = emulator.repo(*self._config().manifests.repo.split("/", 1))
+        head = git.ref(f"refs/heads/{self._config().manifests.branch}")
+        assert head is not None
+        folder = self._config().environment(env).manifests_folder + "/"
+        blobs = [sha for path, (_mode, sha) in git.files(git.read_commit(head).tree).items()
+                 if path.startswith(folder)]  # fmt: skip
+        return any(text.encode() in git.read_blob(sha) for sha in blobs)
 
     def approve_and_merge(self, run: StageRun) -> None:
         """The reviewer reads the PR in GitHub, approves it and merges it (the method the config asks)."""
@@ -217,6 +242,7 @@ def play(story: Story) -> Ending:
 
     story.release("1.0.0", images("1.0.0"))
     waiting = story.wait_for(f"{name('1.0.0', last)} waiting for a review", prod_waits)
+    built = story.change_template()  # main moves on while prod waits: 1.1.0 is built from it
     story.release("1.1.0", images("1.0.0", web="1.1.0"))
     story.approve_and_merge(waiting)
 
@@ -235,11 +261,18 @@ def play(story: Story) -> Ending:
     if name("1.1.0", last) in runs:
         raise DemoFailed(f"{name('1.1.0', last)} exists: a release that failed {middle} was promoted")
     failure = one_line(runs[name("1.1.0", middle)].message or "")
+    if runs[name("1.1.0", first)].request.source.commit != built:
+        raise DemoFailed(f"{name('1.1.0', first)} did not render {built[:7]}, the commit it was built from")
+    if story.manifests_mention(last, "LOG_FORMAT") or not story.manifests_mention(first, "LOG_FORMAT"):
+        raise DemoFailed(f"{last} should render 1.0.0's templates and {first} 1.1.0's: the pins did not hold")
+    pinned = runs[name("1.0.0", last)].request.source.commit[:7]
     return Ending(
         [
             f"{app}@1.0.0 is live and healthy in {', '.join(envs)} ({REVIEWER} approved {last}).",
             f"{app}@1.1.0 reached {first}, then failed in {middle}: {failure}",
             f"{middle} is back on 1.0.0 through a reviewed rollback PR; {app}@1.1.0 never reached {last}.",
+            f"{last} renders 1.0.0's own commit {pinned} although main moved to {built[:7]} (LOG_FORMAT) "
+            f"while it waited: every stage renders the commits its release names.",
         ],
         time.monotonic() - started,
     )
