@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fluxgate.config import PipelineConfig
 from fluxgate.errors import UsageError
 
-__all__ = ["ImageRef", "Release", "Source", "build_release", "is_commit"]
+__all__ = ["ImageRef", "Release", "Source", "build_release", "is_commit", "is_repo"]
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
@@ -62,6 +62,11 @@ _COMMIT = re.compile(r"[0-9a-f]{40}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
+def is_repo(text: str) -> bool:
+    """`owner/name`, as GitHub spells repositories (nothing a URL or a path could be made of)."""
+    return bool(_REPO.fullmatch(text)) and ".." not in text
+
+
 def is_commit(text: str) -> bool:
     """A full commit sha as git prints it (40 lower-case hex digits)."""
     return bool(_COMMIT.fullmatch(text))
@@ -74,6 +79,13 @@ class Source(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     repo: str = Field(pattern=_REPO.pattern, description="the code repository, owner/name")
+
+    @field_validator("repo")
+    @classmethod
+    def _a_repository(cls, value: str) -> str:
+        if not is_repo(value):
+            raise ValueError(f"{value!r} is not a repository (owner/name)")
+        return value
     commit: str = Field(pattern=_COMMIT.pattern, description="the full commit sha")
     path: str = Field(default="fluxgate.yaml", description="fluxgate.yaml's path in the repository")
     digest: str | None = Field(default=None, description="sha256:<hex> of the template files")

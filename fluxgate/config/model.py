@@ -7,6 +7,7 @@ relative to the file's own folder; `PipelineConfig.root` resolves them.
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -223,6 +224,7 @@ class PipelineConfig(_Model):
     triggers: Triggers = Triggers()
 
     _file: Path = PrivateAttr(default=Path("fluxgate.yaml"))
+    _repo_root: Path | None = PrivateAttr(default=None)
 
     @field_validator("components")
     @classmethod
@@ -302,6 +304,26 @@ class PipelineConfig(_Model):
     def root(self) -> Path:
         """The folder every relative path of the config is relative to."""
         return self._file.parent
+
+    @property
+    def repo_root(self) -> Path:
+        """The repository the config is in (its git work tree, or the fetched commit's tree): what
+        templates may read, a shared library beside the app's folder included, and nothing else."""
+        if self._repo_root is None:
+            try:
+                top = subprocess.run(
+                    ["git", "-C", str(self.root), "rev-parse", "--show-toplevel"],
+                    capture_output=True, text=True, timeout=30, check=True,
+                ).stdout.strip()  # fmt: skip
+            except (OSError, subprocess.SubprocessError):
+                top = ""
+            self._repo_root = Path(top) if top else self.root
+        return self._repo_root
+
+    def within(self, repo_root: Path) -> PipelineConfig:
+        """This config, read from a tree whose root is `repo_root` (a fetched commit)."""
+        self._repo_root = repo_root
+        return self
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:

@@ -15,6 +15,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,10 +77,15 @@ def _header_env(token: str) -> dict[str, str]:
 
 
 def _bare(cache: Path, repo: str) -> Path:
+    """The cache's bare repository of `repo`, ready for a fetch. Called under the repository's lock,
+    so any `*.lock` git left is from a git killed mid-fetch (a `kill -9`, an OOM kill): git would
+    refuse every later fetch ("shallow.lock: File exists"), so they are removed."""
     git_dir = cache / f"{repo}.git"
     if not (git_dir / "HEAD").exists():
         git_dir.mkdir(parents=True, exist_ok=True)
         _git(git_dir, "init", "--quiet", "--bare")
+    for stale in [*git_dir.glob("*.lock"), *(git_dir / "refs").rglob("*.lock")]:
+        stale.unlink(missing_ok=True)
     return git_dir
 
 
@@ -196,9 +202,14 @@ def _tree(cache: Path, repo: str, git_dir: Path, commit: str) -> Path:
     target, so a template can never read a file outside the tree."""
     root = cache / "trees" / repo / commit
     if root.is_dir():
+        os.utime(root)  # recently used: kept when old trees are pruned
         return root
+    for left in root.parent.glob(f".{commit}.*"):  # a writer killed midway (we hold the lock)
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+        else:
+            left.unlink(missing_ok=True)
     scratch = root.with_name(f".{commit}.{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     index = scratch.with_name(f".{commit}.{os.getpid()}.index")
     env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(scratch)}
@@ -209,4 +220,20 @@ def _tree(cache: Path, repo: str, git_dir: Path, commit: str) -> Path:
     finally:
         index.unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
+    _prune(root.parent, keep=root)
     return root
+
+
+KEEP_TREES = 50  # per repository: a runner's disk holds the commits of its recent stages, not all ever
+_IDLE = 3600.0  # and never a tree used in the last hour (a stage may be rendering from it)
+
+
+def _prune(trees: Path, keep: Path) -> None:
+    """Remove the least recently used trees of a repository beyond `KEEP_TREES` (a later stage that
+    needs one fetches it again)."""
+    found = sorted((p for p in trees.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
+    now = time.time()
+    for old in found[KEEP_TREES:]:
+        if old != keep and now - old.stat().st_mtime > _IDLE:
+            shutil.rmtree(old, ignore_errors=True)

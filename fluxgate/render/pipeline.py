@@ -128,6 +128,7 @@ def render_environment(
         context=context,
         values_file=env_config.values_file,
         image_repositories={name: c.image for name, c in config.components.items()},
+        boundary=config.repo_root,
     )
     rendered = ENGINES[config.templates.engine](request)
     objects = rendered.objects

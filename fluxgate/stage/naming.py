@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from fluxgate.release import Release, Source, is_commit
+from fluxgate.release import Release, Source, is_commit, is_repo
 
 __all__ = ["DEPLOYMENT_NAME", "FLOW_NAME", "StageRequest"]
 
@@ -39,6 +39,8 @@ class StageRequest(BaseModel):
     @classmethod
     def _commits(cls, value: dict[str, str]) -> dict[str, str]:
         for repo, commit in value.items():
+            if not is_repo(repo):
+                raise ValueError(f"configs: {repo!r} is not a repository (owner/name)")
             if not is_commit(commit):
                 raise ValueError(f"configs[{repo}]: {commit!r} is not a full commit sha")
         return value

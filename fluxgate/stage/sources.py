@@ -76,7 +76,7 @@ def load_pipeline(fetcher: SourceFetcher, source: Source) -> PipelineConfig:
     if not file.is_file():
         raise ConfigError(f"{where}: no {source.path} at this commit")
     try:
-        return load_config(file)
+        return load_config(file).within(tree.root)
     except ConfigError as error:
         raise _relabel(error, tree.root, where) from None
 

@@ -44,6 +44,8 @@ def test_a_failed_rollout_opens_a_rollback_pr_that_restores_the_verified_release
 
     with connect() as api:
         rollback = next(r for r in stage_runs(api, "shop", "4.0.0", "dev") if "rollback" in r.name)
+    # the restored release is rendered from its own commit, not from the failed one's
+    assert rollback.request.source == good.request.source != bad.request.source
     assert stage.execute(rollback) is None and stage.pause_key(rollback) == "await-merge"
     number = stage.tags(rollback).pr.number
     pr = stage.api(f"/pulls/{number}")

@@ -196,3 +196,64 @@ def test_new_config_for_the_same_version_is_another_pr() -> None:
     }
     assert title(plain) == "Deploy shop 1.0.0 to dev"
     assert title(newer) == "Deploy shop 1.0.0 to dev with config acme/shop-config@ccccccc"
+
+
+def test_a_fetch_killed_midway_does_not_wedge_the_cache(web: Path, tmp_path: Path) -> None:
+    """What `kill -9` of a git fetch leaves behind (its lock files) must not refuse every later fetch."""
+    _push(web, "acme/app", {"a": "1\n"})
+    cache = tmp_path / "cache"
+    first = fetch_source(f"file://{web}", "acme/app", "main", lambda: TOKEN, cache)
+    git_dir = cache / "acme/app.git"
+    (git_dir / "shallow.lock").write_text("")
+    (git_dir / "refs" / "heads").mkdir(parents=True, exist_ok=True)
+    (git_dir / "refs" / "heads" / "main.lock").write_text("")
+    commit = _push(web, "acme/app", {"a": "2\n"})
+    again = fetch_source(f"file://{web}", "acme/app", "main", lambda: TOKEN, cache)
+    assert again.commit == commit != first.commit and (again.root / "a").read_text() == "2\n"
+
+
+def test_old_trees_are_pruned_and_half_written_ones_cleared(
+    web: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluxgate.github import checkout
+
+    monkeypatch.setattr(checkout, "KEEP_TREES", 2)
+    monkeypatch.setattr(checkout, "_IDLE", -1.0)
+    cache = tmp_path / "cache"
+    commits = [_push(web, "acme/app", {"a": f"{n}\n"}) for n in range(1)]
+    fetch_source(f"file://{web}", "acme/app", commits[0], lambda: TOKEN, cache)
+    for n in range(1, 4):
+        commits.append(_push(web, "acme/app", {"a": f"{n}\n"}))
+        half = cache / "trees" / "acme/app" / f".{commits[-1]}.99999"  # a writer killed midway
+        (half / "deploy").mkdir(parents=True)
+        fetch_source(f"file://{web}", "acme/app", commits[-1], lambda: TOKEN, cache)
+        assert not half.exists()
+    kept = sorted(p.name for p in (cache / "trees" / "acme/app").iterdir())
+    assert kept == sorted(commits[-2:])
+    # a pruned tree is written again from the cache's objects when a stage needs it
+    again = fetch_source(f"file://{web}", "acme/app", commits[0], lambda: TOKEN, cache)
+    assert (again.root / "a").read_text() == "0\n"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"source": {"repo": "../../etc", "commit": "a" * 40}},
+        {"source": {"repo": "acme/..", "commit": "a" * 40}},
+        {"source": {"repo": "acme/shop", "commit": "main"}},
+        {"source": {"repo": "acme/shop", "commit": "a" * 40, "path": "../../etc/passwd"}},
+        {"configs": {"acme/../../x": "b" * 40}},
+        {"configs": {"acme/shop-config": "HEAD"}},
+    ],
+)
+def test_a_run_made_by_hand_cannot_point_the_fetch_anywhere_else(change: dict[str, object]) -> None:
+    """A run's parameters can be typed in the Prefect UI: they are checked before anything is fetched."""
+    from pydantic import ValidationError
+
+    from fluxgate.stage import StageRequest
+
+    request = {"app": "shop", "version": "1.0.0", "env": "dev", "images": IMAGES,
+               "source": {"repo": "acme/shop", "commit": "a" * 40}}  # fmt: skip
+    StageRequest.model_validate(request)
+    with pytest.raises(ValidationError):
+        StageRequest.model_validate(request | change)

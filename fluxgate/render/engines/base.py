@@ -30,6 +30,12 @@ class TemplateRequest:
     context: dict[str, Any]
     values_file: Path | None = None
     image_repositories: dict[str, str] = field(default_factory=dict)  # as written in templates
+    boundary: Path | None = None  # what templates may read (the repository's root); default: root
+
+    @property
+    def inside(self) -> Path:
+        """The folder no template may read outside of: the repository, never the worker's disk."""
+        return (self.boundary or self.root).resolve()
 
     @property
     def entry(self) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,33 @@ def _one_line(message: str, request: TemplateRequest) -> str:
     return f"{request.show(request.entry)}: {head}"
 
 
+def _importer(request: TemplateRequest) -> Callable[[str, str], tuple[str, bytes]]:
+    """Jsonnet's import lookup (beside the importing file, then the library paths), confined to the
+    repository: `importstr '/proc/self/environ'` would otherwise copy the worker's secrets into a PR."""
+    inside = request.inside
+    library = [request.root / p for p in request.templates.library_paths]
+
+    def load(base: str, rel: str) -> tuple[str, bytes]:
+        if Path(rel).is_absolute():
+            raise RuntimeError(f"{rel} is outside the repository: templates read only its files")
+        for folder in [Path(base) if base else request.entry.parent, *library]:
+            candidate = folder / rel
+            real = candidate.resolve()
+            if real.is_file():
+                if not real.is_relative_to(inside):
+                    raise RuntimeError(f"{rel} is outside the repository: templates read only its files")
+                return str(candidate), real.read_bytes()
+        raise RuntimeError("file not found")
+
+    return load
+
+
 def evaluate(request: TemplateRequest) -> Any:
     """The entry file evaluated to JSON data."""
     try:
-        output = _jsonnet.evaluate_file(str(request.entry), **jsonnet_arguments(request))
+        output = _jsonnet.evaluate_file(
+            str(request.entry), import_callback=_importer(request), **jsonnet_arguments(request)
+        )
     except RuntimeError as exc:
         raise TemplateError(_one_line(str(exc), request)) from exc
     return json.loads(output)
