@@ -494,6 +494,14 @@ def test_the_image_runs_the_fluxgate_console_script_as_a_user(raw: dict[str, Any
     assert "prefect" in {ep.name for ep in metadata.entry_points(group="console_scripts")}
 
 
+def test_the_image_holds_the_package_and_no_code_checkout():
+    """The runner renders from GitHub at the release's commits: the image copies only the package."""
+    copied = {source for line in _dockerfile("COPY") for source in line.split()[:-1]}
+    assert copied == {"pyproject.toml", "README.md", "fluxgate", "flows", "tasks", "blocks"}
+    text = (REPO / "deployments" / "Dockerfile").read_text()
+    assert "examples" not in text and "CODE_REPO" not in text and "FLUXGATE_HOME" not in text
+
+
 def test_the_image_ships_without_the_sandbox_and_needs_none():
     """The build context leaves `fluxgate/sandbox` out; everything the image runs works without it."""
     assert "fluxgate/sandbox" in (REPO / ".dockerignore").read_text().splitlines()

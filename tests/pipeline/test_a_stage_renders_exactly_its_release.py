@@ -65,10 +65,24 @@ def _soak_free(stage: Stage) -> None:
 def test_a_promotion_later_renders_the_commit_the_release_was_built_from(
     stage: Stage, tmp_path: Path
 ) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
     run = stage.create(stage.request(version="6.0.0"))
     built = run.request.source.commit
     stage.rolled_out(run)
     assert stage.execute(run).is_completed()
+    with get_client(sync_client=True) as client:  # the stage's report in the Prefect UI
+        [artifact] = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["shop-dev-stage"])),
+        )
+    assert f"`code {run.request.source.repo}@{built} (fluxgate.yaml)`" in str(artifact.data)
 
     # main moves on: a template change lands after 6.0.0 was built
     template = stage.config.parent / "deploy" / "main.jsonnet"
