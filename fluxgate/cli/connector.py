@@ -14,6 +14,40 @@ import typer
 from fluxgate.cli.app import app, user_errors
 
 
+def _metrics_dir(data: Path) -> Path:
+    """This replica's own folder for Prometheus' multi-process files, fresh at each start. Replicas may
+    share `--data`: only folders of this machine's dead processes are cleared, never a live one's."""
+    import os
+    import shutil
+    import socket
+
+    root = data / "metrics"
+    host = socket.gethostname()
+    if root.is_dir():
+        for old in root.glob(f"{host}-*"):
+            pid = old.name.rpartition("-")[2]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+        for loose in root.glob("*.db"):  # the flat layout of earlier versions
+            loose.unlink(missing_ok=True)
+    mine = root / f"{host}-{os.getpid()}"
+    shutil.rmtree(mine, ignore_errors=True)
+    mine.mkdir(parents=True)
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @app.command("connector")
 @user_errors
 def connector_command(
@@ -39,7 +73,6 @@ def connector_command(
     compete with acknowledgements for the interpreter.
     """
     import os
-    import shutil
 
     from pydantic import ValidationError
 
@@ -60,10 +93,7 @@ def connector_command(
         where = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
     settings.check_keys()  # before anything slow starts
-    metrics_dir = settings.data_dir / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # before prometheus_client is imported
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings.data_dir))  # before prometheus_client
     from fluxgate.connector.supervisor import prepare_processing
 
     prepare_processing()  # the processing side is imported in parallel with the rest of this start-up

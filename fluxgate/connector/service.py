@@ -71,6 +71,7 @@ class Processing:
         )
         self._sweeping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._beating: threading.Thread | None = None
         self.worker = Worker(
             self.store,
             {Source.FLUX: self._flux, Source.GITHUB: self._github_event},
@@ -113,10 +114,29 @@ class Processing:
 
     def start(self) -> None:
         self.store.release_claims()
+        self._beat()
+        self._beating = threading.Thread(target=self._beat_loop, name="connector-heartbeat", daemon=True)
+        self._beating.start()
         self.worker.start()
         if os.environ.get("PREFECT_API_URL"):
             self._sweeper = threading.Thread(target=self._sweep_loop, name="connector-resume", daemon=True)
             self._sweeper.start()
+
+    def _beat(self) -> None:
+        """Say this replica is alive, and hand back the claims of replicas that stopped saying so."""
+        self.store.beat()
+        dead = self.store.release_orphans(self.settings.orphan_after)
+        if dead:
+            log.warning("replica(s) %s silent for %.0f s: their claims are released", ", ".join(dead),
+                        self.settings.orphan_after)  # fmt: skip
+            self.worker.wake()
+
+    def _beat_loop(self) -> None:
+        while not self._sweeping.wait(self.settings.heartbeat):
+            try:
+                self._beat()
+            except Exception as exc:  # the store briefly away: beat again next round, never die
+                log.warning("heartbeat failed: %s", one_line(exc))
 
     def _sweep_loop(self) -> None:
         while not self._sweeping.wait(self.settings.resume_interval):
@@ -131,6 +151,8 @@ class Processing:
         self.worker.stop()
         if self._sweeper is not None:  # a sweep in progress ends within its Prefect and GitHub timeouts
             self._sweeper.join(timeout=30)
+        if self._beating is not None:
+            self._beating.join(timeout=10)
         if self.kube is not None:
             self.kube.close()
         self.store.close()

@@ -36,6 +36,13 @@ class ConnectorSettings(BaseSettings):
     backoff: float = Field(1.0, ge=0, description="First retry delay; doubles per attempt, capped at 5 min")
     poll_interval: float = Field(0.05, gt=0)
     lease: float = Field(120.0, gt=0, description="A crashed worker's claims come back after this")
+    heartbeat: float = Field(5.0, gt=0, description="How often a replica says it is alive (the store)")
+    orphan_after: float = Field(
+        30.0,
+        gt=0,
+        description="A replica silent this long is dead: its claims go to the others now, not after the "
+        "lease (keep it well above `heartbeat` and above the longest pause of a live replica)",
+    )
     resume_interval: float = Field(
         2.0,
         gt=0,

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     select,
@@ -45,9 +46,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from fluxgate.connector.flux_events import Outcome
+from fluxgate.errors import SettingsError
 
 __all__ = [
     "Claim",
@@ -116,6 +124,17 @@ claims = Table(
     Column("key", String(255), primary_key=True),
     Column("owner", String(128), nullable=False),
     Column("until", Float, nullable=False),
+)
+
+
+# The workers (replicas' processing processes) alive, by their last heartbeat: a replica killed with
+# `kill -9` (or its machine lost) stops beating, and the others hand its claims back after
+# `stale_after` seconds instead of waiting out the whole lease.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seen_at", Float, nullable=False),
 )
 
 
@@ -247,6 +266,32 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     return apply
 
 
+def _engine(url: str) -> Engine:
+    """The SQLAlchemy engine, or one line naming the setting when the URL or its driver is wrong."""
+    try:
+        parsed = make_url(url)
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except ModuleNotFoundError as missing:
+        driver = f"{parsed.get_backend_name()}+{parsed.get_driver_name()}"
+        raise SettingsError(
+            f"FLUXGATE_DATABASE_URL: {driver} needs the {missing.name} module, which is not installed: "
+            "pip install 'fluxgate[postgres]' and use postgresql+psycopg://"
+        ) from None
+    except (NoSuchModuleError, ArgumentError) as wrong:
+        scheme = url.partition("://")[0] if "://" in url else "(no scheme)"
+        raise SettingsError(
+            f"FLUXGATE_DATABASE_URL: {scheme!r} is not a database URL fluxgate can use "
+            f"({type(wrong).__name__}); e.g. postgresql+psycopg://user:password@host:5432/fluxgate"
+        ) from None
+    if engine.dialect.is_async:
+        engine.dispose()
+        raise SettingsError(
+            f"FLUXGATE_DATABASE_URL: {parsed.get_backend_name()}+{parsed.get_driver_name()} is an asyncio "
+            "driver; the connector's store needs postgresql+psycopg://"
+        )
+    return engine
+
+
 class Store:
     def __init__(
         self, url: str, lease: float = 60.0, eager: bool = False, worker_id: str | None = None
@@ -254,7 +299,7 @@ class Store:
         self.url = url
         self.lease = lease
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        self.engine: Engine = _engine(url)
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self._sqlite else contextlib.nullcontext()
@@ -263,7 +308,15 @@ class Store:
             # The intake waits for the write lock itself, in sub-millisecond steps: SQLite's busy handler
             # sleeps up to 100 ms at a time, which is what a request would wait behind the worker.
             event.listen(self.engine, "connect", _sqlite_pragmas(0 if eager else 10000))
-        _create_tables(self.engine)
+        try:
+            _create_tables(self.engine)
+        except OperationalError as exc:  # unreachable, refused credentials, no such database
+            said = " ".join(str(exc.orig or exc).split())
+            password = make_url(url).password
+            if password:
+                said = said.replace(str(password), "***")
+            where = describe_store(url)
+            raise SettingsError(f"FLUXGATE_DATABASE_URL: cannot use {where}: {said[:300]}") from None
 
     def release_claims(self) -> None:
         """At a worker's start, hand back now (not after the lease) the claims of a worker known dead:
@@ -281,6 +334,47 @@ class Store:
                 .values(claimed_by=None, claimed_until=None)
             )
         self.release_effect_claims(None if self._sqlite else f"{self.worker_id}:")
+
+    def beat(self) -> None:
+        """This worker is alive (its processing process calls this every few seconds)."""
+        dialect = sqlite if self._sqlite else postgresql
+        now = time.time()
+        statement = (
+            dialect.insert(workers)
+            .values(id=self.worker_id, seen_at=now)
+            .on_conflict_do_update(index_elements=["id"], set_={"seen_at": now})
+        )
+        with self._tx() as conn:
+            conn.execute(statement)
+
+    def release_orphans(self, stale_after: float) -> list[str]:
+        """Hand back the claims of workers whose last heartbeat is older than `stale_after` seconds
+        (killed, or their machine lost): their deliveries go to a live worker now, and their effects'
+        outcomes become unknown (looked up at GitHub before acting again). Returns the workers
+        found dead."""
+        cutoff = time.time() - stale_after
+        with self._tx() as conn:
+            dead = [
+                str(row.id)
+                for row in conn.execute(
+                    select(workers.c.id).where(workers.c.seen_at < cutoff, workers.c.id != self.worker_id)
+                )
+            ]
+            if not dead:
+                return []
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.state == DeliveryState.PENDING, deliveries.c.claimed_by.in_(dead))
+                .values(claimed_by=None, claimed_until=None)
+            )
+            for worker in dead:
+                conn.execute(
+                    update(claims)
+                    .where(claims.c.until > 0.0, claims.c.owner.startswith(f"{worker}:"))
+                    .values(until=0.0)
+                )
+            conn.execute(delete(workers).where(workers.c.id.in_(dead)))
+        return dead
 
     def close(self) -> None:
         self.engine.dispose()

@@ -133,3 +133,52 @@ def test_each_missing_key_is_named(missing: str, tmp_path: Path) -> None:
     keys.pop(missing.removeprefix("FLUXGATE_").lower())
     with pytest.raises(SettingsError, match=f"^{missing} not set: "):
         Connector(ConnectorSettings(configs=[SHOP], data_dir=tmp_path, **keys))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql+pg8000://fluxgate:pw-s3cret@127.0.0.1/test",
+         "FLUXGATE_DATABASE_URL: postgresql+pg8000 needs the pg8000 module, which is not installed: "
+         "pip install 'fluxgate[postgres]' and use postgresql+psycopg://"),
+        ("postgresql+asyncpg://fluxgate:pw-s3cret@127.0.0.1/test",
+         "FLUXGATE_DATABASE_URL: postgresql+asyncpg is an asyncio driver; the connector's store needs "
+         "postgresql+psycopg://"),
+        ("not a url", "FLUXGATE_DATABASE_URL: '(no scheme)' is not a database URL fluxgate can use"),
+        ("postgresql+psycopg://fluxgate:pw-s3cret@127.0.0.1:1/test",
+         "FLUXGATE_DATABASE_URL: cannot use postgresql 127.0.0.1:1/test: connection failed"),
+    ],
+)
+def test_a_store_it_cannot_use_is_one_line_without_the_password(tmp_path: Path, url: str, said: str) -> None:
+    result = subprocess.run(
+        [str(FLUXGATE), "connector", "--config", str(SHOP), "--data", str(tmp_path),
+         "--port", str(free_port())],
+        env=_environment(FLUXGATE_FLUX_HMAC_KEY="k", FLUXGATE_WEBHOOK_SECRET="s", FLUXGATE_DATABASE_URL=url),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {said}"), result.stderr
+    assert "pw-s3cret" not in result.stderr
+
+
+def test_replicas_sharing_a_data_folder_keep_each_others_metrics(tmp_path: Path) -> None:
+    """A replica's start clears its own metrics folder and dead processes' folders, never a live one's."""
+    import socket
+
+    from fluxgate.cli.connector import _metrics_dir
+
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        host = socket.gethostname()
+        root = tmp_path / "metrics"
+        theirs, gone = root / f"{host}-{live.pid}", root / f"{host}-999999999"
+        for folder in (theirs, gone):
+            folder.mkdir(parents=True)
+            (folder / "counter_1.db").write_bytes(b"x")
+        mine = _metrics_dir(tmp_path)
+        assert mine == root / f"{host}-{os.getpid()}" and mine.is_dir()
+        assert (theirs / "counter_1.db").exists() and not gone.exists()
+    finally:
+        live.kill()
+        live.wait()

@@ -5,6 +5,7 @@ claimed to come back forever."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +125,28 @@ def test_an_older_postgresql_store_is_widened(postgres_url: str) -> None:
         assert [s.cluster for s in store.objects_of("shop", "prod")] == [EKS]
     finally:
         store.close()
+
+
+def test_a_silent_workers_claims_are_handed_back_and_a_live_ones_are_not(store: Store) -> None:
+    """Heartbeats: a worker that stopped beating `stale_after` ago is dead, whatever its lease says."""
+    dead = Store(store.url, lease=600, worker_id="deadbeef0001")
+    live = Store(store.url, lease=600, worker_id="cafe00000002")
+    try:
+        for n in range(4):
+            store.accept(Source.FLUX, f"k{n}", "Kustomization", _flux(f"o{n}"))
+        dead.beat()
+        live.beat()
+        taken = dead.claim(limit=2)
+        kept = live.claim(limit=2)
+        assert len(taken) == len(kept) == 2
+        assert dead.claim_effect("status:x", "deadbeef0001:1", lease=600) is not None
+        time.sleep(0.3)
+        live.beat()  # the live one goes on beating; the dead one does not
+        assert store.release_orphans(stale_after=0.2) == ["deadbeef0001"]
+        assert {d.id for d in store.claim()} == {d.id for d in taken}  # the dead one's, now
+        claim = store.claim_effect("status:x", "another:1", lease=600)
+        assert claim is not None and claim.unknown  # the call may have been made: look first
+        assert store.release_orphans(stale_after=0.2) == []  # the dead one is gone from the list
+    finally:
+        dead.close()
+        live.close()
