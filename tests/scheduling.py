@@ -4,6 +4,7 @@ Work goes to the workers one unit at a time: a group, or else one test file (so 
 once). Two groups, started first because they are the longest units:
 
 - `demo` (the demo module, marked `xdist_group("demo")`): its tests share one `make demo` run;
+- `demo-postgres`: the same story with Prefect and the connector on PostgreSQL;
 - `prefect`: every test on the session's Prefect server (`prefect_api`), so that only one worker
   starts a Prefect server (~20 s of CPU to migrate its database) and the other runs everything else.
 
@@ -26,7 +27,7 @@ from xdist.scheduler import LoadScopeScheduling
 __all__ = ["GROUPS_DIR", "GroupScheduling", "group_of", "new_groups_dir", "write_groups"]
 
 GROUPS_DIR = "fluxgate_xdist_groups"  # the workerinput key naming the folder
-ORDER = ("demo", "prefect")  # groups first, longest first; then files, most tests first
+ORDER = ("demo", "prefect", "demo-postgres")  # groups first, longest first; then files, most tests first
 
 
 def group_of(item: pytest.Item) -> str | None:

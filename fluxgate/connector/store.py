@@ -65,6 +65,9 @@ __all__ = [
     "Source",
     "Store",
     "clean_text",
+    "create_database",
+    "describe_store",
+    "drop_database",
     "fit_key",
     "sqlite_url",
 ]
@@ -635,3 +638,36 @@ class Store:
             return True
         except Exception:
             return False
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url` (which names any database
+    the role can connect to, e.g. `postgres`); returns the new database's `postgresql+psycopg` URL.
+    For the sandbox's stacks and the tests: production databases are made by their operators.
+
+    Raises:
+        SettingsError: the server cannot be reached, or the role may not create databases.
+    """
+    admin = _engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except (OperationalError, ProgrammingError) as exc:  # unreachable, or no CREATEDB privilege
+        said = " ".join(str(exc.orig or exc).split())[:300]
+        where = describe_store(server_url)
+        raise SettingsError(f"cannot create database {name} on {where}: {said}") from None
+    finally:
+        admin.dispose()
+    return make_url(server_url).set(drivername="postgresql+psycopg", database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop `name` (and its connections) if it exists."""
+    admin = _engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()

@@ -46,11 +46,20 @@ def demo(
         typer.Option("--data", help="Folder for the state and logs, kept afterwards (default: temporary)"),
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a step of the story may take")] = 180,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            "--postgres",
+            help="A PostgreSQL server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres; the role "
+            "needs CREATEDB): Prefect and the connector run on databases made there, as in production.",
+        ),
+    ] = None,
 ) -> None:
     """Run two releases through the real pipeline: 1.0.0 to prod, 1.1.0 stopped in staging and rolled back."""
     from rich.console import Console
     from rich.live import Live
 
+    from fluxgate.connector.store import describe_store
     from fluxgate.sandbox.demo.board import Board
     from fluxgate.sandbox.demo.github_view import github_summary
     from fluxgate.sandbox.demo.scenario import Story
@@ -66,7 +75,8 @@ def demo(
     if not console.is_terminal:
         console = Console(width=150)  # a log keeps the tables' lines whole
     started = time.monotonic()
-    story = Story(folder, say=console.print, timeout=timeout)
+    story = Story(folder, say=console.print, timeout=timeout, postgres=postgres,
+                  keep_databases=keep or data is not None)  # fmt: skip
     succeeded = False
     console.print(f"[bold]fluxgate demo[/]: starting Prefect, GitHub (emulated), the connector, a runner and "
                   f"Flux (simulated) under {folder}")  # fmt: skip
@@ -74,7 +84,10 @@ def demo(
         story.start(lambda config: Board(clusters_of(config), started))
         stack = story.stack
         assert stack is not None and stack.github is not None and story.config is not None
-        console.print(f"up in {time.monotonic() - started:.0f} s; Prefect UI: {_ui(stack.prefect_url)}\n")
+        console.print(f"up in {time.monotonic() - started:.0f} s; Prefect UI: {_ui(stack.prefect_url)}")
+        for part, url in stack.databases.items():
+            console.print(f"{part} on PostgreSQL: {describe_store(url)}")
+        console.print()
         ending = _play(story, console, Live)
         console.print()
         envs = [e.name for e in story.config.environments]

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,7 @@ from typing import IO, Any
 import httpx
 
 from fluxgate.config import load_config
+from fluxgate.connector.store import create_database, drop_database
 from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.release import build_release
 from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
@@ -92,8 +94,15 @@ class Stack:
         poll: int = 1,
         resume_interval: float = 0.2,
         seed: Callable[[Emulator, str], object] | None = None,
+        postgres: str | None = None,
+        keep_databases: bool = False,
     ) -> None:
+        """`postgres`: a PostgreSQL server URL (`postgresql://postgres@127.0.0.1:5432/postgres`) on
+        which the stack creates a database for the Prefect server and one for the connector's store,
+        dropped at `stop` unless `keep_databases`; default: both on SQLite under `data`."""
         self.data, self.config, self.seed = data, config, seed
+        self.postgres, self.keep_databases = postgres, keep_databases
+        self.databases: dict[str, str] = {}  # "prefect" / "connector" -> URL, when on PostgreSQL
         self.poll, self.resume_interval = poll, resume_interval
         self.prefect_url = f"http://127.0.0.1:{free_port()}/api"
         self.connector_url = f"http://127.0.0.1:{free_port()}"
@@ -104,7 +113,7 @@ class Stack:
     # -- environment ------------------------------------------------------------------------------
     def prefect_env(self) -> dict[str, str]:
         return {
-            **server_env(self.data / "prefect"),
+            **server_env(self.data / "prefect", self.databases.get("prefect")),
             "PREFECT_API_URL": self.prefect_url,
             "PREFECT_LOGGING_TO_API_ENABLED": "false",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
@@ -139,7 +148,12 @@ class Stack:
             "FLUXGATE_FLUX_HMAC_KEY": FLUX_KEY,
             "FLUXGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "FLUXGATE_RESUME_INTERVAL": str(self.resume_interval),
+            **self._store_env(),
         }
+
+    def _store_env(self) -> dict[str, str]:
+        connector = self.databases.get("connector")
+        return {"FLUXGATE_DATABASE_URL": connector} if connector else {}
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[Any]:
         log = (self.data / f"{name}.log").open("w")
@@ -154,6 +168,10 @@ class Stack:
     def start(self) -> Stack:
         self.data.mkdir(parents=True, exist_ok=True)
         try:
+            if self.postgres is not None and not self.databases:
+                tag = uuid.uuid4().hex[:8]
+                for part in ("prefect", "connector"):
+                    self.databases[part] = create_database(self.postgres, f"fluxgate_{tag}_{part}")
             self._start()
         except BaseException:
             self.stop()
@@ -218,6 +236,10 @@ class Stack:
                     proc.wait(timeout=10)
         if self.github is not None:
             self.github.stop()
+        if self.postgres is not None and not self.keep_databases:
+            for url in self.databases.values():
+                drop_database(self.postgres, url.rsplit("/", 1)[1])
+            self.databases.clear()
         for log in self._logs:
             log.close()
 

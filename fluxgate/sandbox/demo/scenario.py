@@ -56,6 +56,8 @@ class Story:
     config: PipelineConfig | None = None
     timeout: float = 180.0
     live: bool = False  # a live board shows the changes: no line per change then
+    postgres: str | None = None  # a PostgreSQL server for Prefect's and the connector's databases
+    keep_databases: bool = False
     _api: PrefectApi | None = field(default=None, repr=False)
     _session: ExitStack = field(default_factory=ExitStack, repr=False)
 
@@ -63,7 +65,8 @@ class Story:
     def start(self, board: Callable[[PipelineConfig], Board]) -> None:
         code = self.data / "code"
         self.stack = Stack(self.data, code / "fluxgate.yaml", poll=1, resume_interval=0.2,
-                           seed=lambda emulator, url: seed(emulator, url, TOKEN, code))  # fmt: skip
+                           seed=lambda emulator, url: seed(emulator, url, TOKEN, code),
+                           postgres=self.postgres, keep_databases=self.keep_databases)  # fmt: skip
         # this process is a Prefect client of the stack's server, like the CLI would be
         os.environ.update(self.stack.prefect_env())
         self.stack.start()
