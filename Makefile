@@ -10,12 +10,12 @@ OCTOKIT_OPENAPI := 23
 OCTOKIT_WEBHOOKS_EXAMPLES := 7
 NPM_STAMP := $(NPM_CACHE)/.installed-openapi$(OCTOKIT_OPENAPI)-webhooks-examples$(OCTOKIT_WEBHOOKS_EXAMPLES)
 
-.PHONY: test lint unit bench demo clean
+.PHONY: test lint unit bench demo clean haproxy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,postgres]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,postgres,ha]'
 	touch $(STAMP)
 
 $(NPM_STAMP):
@@ -34,12 +34,21 @@ lint: $(STAMP)
 # tests on the Prefect server on one worker (one server to start) and the demo's tests together (one run).
 # The slowest 25 are listed at the end, so a slower suite shows where.
 PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
-# PostgreSQL (127.0.0.1:5432) is on every machine, CI's too: tests needing it fail rather than skip
-# here. Without it, `make test FLUXGATE_REQUIRE_SERVICES=0` skips them with one line each.
+# PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are on every machine, CI's too: tests needing
+# them fail rather than skip here. Without them, `make test FLUXGATE_REQUIRE_SERVICES=0` skips those
+# tests with one line each.
 FLUXGATE_REQUIRE_SERVICES ?= 1
 export FLUXGATE_REQUIRE_SERVICES
-unit: $(STAMP) $(NPM_STAMP)
+unit: $(STAMP) $(NPM_STAMP) haproxy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# HAProxy (Debian's package) balances the Prefect API servers of the HA test; installed when missing
+# and this user may (as root, like CI); otherwise that test skips, or fails with the services required.
+haproxy:
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		  (apt-get update -qq && apt-get install -y -qq haproxy >/dev/null) ; } || \
+		echo "haproxy not installed: the Prefect HA test will not pass here"
 
 test: lint unit
 

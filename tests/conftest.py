@@ -154,6 +154,38 @@ def postgres_server() -> str:
     return POSTGRES
 
 
+REDIS = os.environ.get("FLUXGATE_TEST_REDIS", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The machine's Redis 7 (127.0.0.1:6379), on a database of the tests' own, emptied first; or a
+    skip saying so in one line (a failure when FLUXGATE_REQUIRE_SERVICES is set)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS, socket_timeout=5)
+    try:
+        client.flushdb()
+    except redis.RedisError as error:
+        message = f"Redis not reachable at {REDIS}: {error}"
+        if _services_required():
+            pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS
+
+
+def haproxy_installed() -> None:
+    """HAProxy (Debian's package; `make test` installs it where it can), or a skip / failure."""
+    if shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists():
+        return
+    message = "HAProxy is not installed (apt-get install haproxy): the Prefect HA test needs it"
+    if _services_required():
+        pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty database for one test (dropped after it): `postgresql+psycopg://.../fluxgate_<hex>`."""

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fluxgate.errors import UsageError
+from fluxgate.errors import SettingsError, UsageError
 
 __all__ = ["register"]
 
@@ -54,6 +54,18 @@ def demo(
             "needs CREATEDB): Prefect and the connector run on databases made there, as in production.",
         ),
     ] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            "--redis",
+            help="With --postgres: Prefect in its HA shape (two API servers behind HAProxy, a services "
+            "process, Redis messaging), e.g. redis://127.0.0.1:6379/0.",
+        ),
+    ] = None,
+    kill_api_server: Annotated[
+        bool,
+        typer.Option("--kill-api-server", help="With --redis: kill -9 one Prefect API server mid-release."),
+    ] = False,
 ) -> None:
     """Run two releases through the real pipeline: 1.0.0 to prod, 1.1.0 stopped in staging and rolled back."""
     from rich.console import Console
@@ -75,8 +87,10 @@ def demo(
     if not console.is_terminal:
         console = Console(width=150)  # a log keeps the tables' lines whole
     started = time.monotonic()
+    if kill_api_server and redis is None:
+        raise SettingsError("--kill-api-server needs --redis (and --postgres): one server has no other")
     story = Story(folder, say=console.print, timeout=timeout, postgres=postgres,
-                  keep_databases=keep or data is not None)  # fmt: skip
+                  keep_databases=keep or data is not None, redis=redis, kill_api=kill_api_server)  # fmt: skip
     succeeded = False
     console.print(f"[bold]fluxgate demo[/]: starting Prefect, GitHub (emulated), the connector, a runner and "
                   f"Flux (simulated) under {folder}")  # fmt: skip

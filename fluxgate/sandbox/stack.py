@@ -21,9 +21,19 @@ import httpx
 
 from fluxgate.config import load_config
 from fluxgate.connector.store import create_database, drop_database
+from fluxgate.errors import SettingsError
 from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.release import build_release
 from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
+from fluxgate.sandbox.prefect_ha import (
+    API_SERVERS,
+    api_command,
+    ha_env,
+    haproxy_command,
+    haproxy_config,
+    migrate_command,
+    services_command,
+)
 from fluxgate.sandbox.prefect_server import server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
 from fluxgate.stage import StageRequest, pin_request, resolve_source
@@ -96,12 +106,16 @@ class Stack:
         seed: Callable[[Emulator, str], object] | None = None,
         postgres: str | None = None,
         keep_databases: bool = False,
+        redis: str | None = None,
     ) -> None:
         """`postgres`: a PostgreSQL server URL (`postgresql://postgres@127.0.0.1:5432/postgres`) on
         which the stack creates a database for the Prefect server and one for the connector's store,
-        dropped at `stop` unless `keep_databases`; default: both on SQLite under `data`."""
+        dropped at `stop` unless `keep_databases`; default: both on SQLite under `data`.
+        `redis` (with `postgres`): Prefect in its HA shape instead of one server, see `prefect_ha`."""
+        if redis is not None and postgres is None:
+            raise SettingsError("--redis needs --postgres: Prefect's HA shape keeps its state in PostgreSQL")
         self.data, self.config, self.seed = data, config, seed
-        self.postgres, self.keep_databases = postgres, keep_databases
+        self.postgres, self.keep_databases, self.redis = postgres, keep_databases, redis
         self.databases: dict[str, str] = {}  # "prefect" / "connector" -> URL, when on PostgreSQL
         self.poll, self.resume_interval = poll, resume_interval
         self.prefect_url = f"http://127.0.0.1:{free_port()}/api"
@@ -178,12 +192,34 @@ class Stack:
             raise
         return self
 
+    def _start_prefect(self) -> subprocess.Popen[Any]:
+        """One Prefect server; or, with Redis, the HA shape: the database migrated once, API servers
+        without services, one services process, HAProxy on `prefect_url`'s port in front."""
+        port = int(self.prefect_url.split(":")[2].split("/")[0])
+        env = {**os.environ, **self.prefect_env(), "PREFECT_UI_ENABLED": "true"}
+        if self.redis is None:
+            return self._spawn("prefect-server", server_command(port), env)
+        env |= ha_env(self.redis)
+        migrate = subprocess.run(migrate_command(), env=env, capture_output=True, text=True, timeout=300)
+        if migrate.returncode != 0:
+            raise RuntimeError(f"migrating Prefect's database failed: {migrate.stderr[-2000:]}")
+        ports = [free_port() for _ in range(API_SERVERS)]
+        for n, api_port in enumerate(ports, 1):
+            api = self._spawn(f"prefect-api-{n}", api_command(api_port), env)
+            wait_until_up(f"http://127.0.0.1:{api_port}/api/health", api, f"prefect-api-{n}", timeout=120)
+        self._spawn("prefect-services", services_command(), env)
+        config = self.data / "haproxy.cfg"
+        config.write_text(haproxy_config(port, ports))
+        return self._spawn("prefect-lb", haproxy_command(config), env)
+
+    def kill(self, name: str) -> None:
+        """`kill -9` of one of the stack's processes (and its children): a crash, for the story."""
+        proc = self.processes[name]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
     def _start(self) -> None:
-        server = self._spawn(
-            "prefect-server",
-            server_command(int(self.prefect_url.split(":")[2].split("/")[0])),
-            {**os.environ, **self.prefect_env(), "PREFECT_UI_ENABLED": "true"},
-        )
+        server = self._start_prefect()
         self.github = start_in_thread(self.data / "github", webhook_backoff=0.2)
         self.github.emulator.add_token(TOKEN, "fluxgate-bot")
         if self.seed is not None:
@@ -225,7 +261,8 @@ class Stack:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        for name in ("runner", "connector", "prefect-server"):
+        for name in ("runner", "connector", "prefect-lb", *sorted(n for n in self.processes if "api" in n),
+                     "prefect-services", "prefect-server"):  # fmt: skip
             proc = self.processes.get(name)
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -58,6 +58,8 @@ class Story:
     live: bool = False  # a live board shows the changes: no line per change then
     postgres: str | None = None  # a PostgreSQL server for Prefect's and the connector's databases
     keep_databases: bool = False
+    redis: str | None = None  # with postgres: Prefect in its HA shape (API servers behind HAProxy)
+    kill_api: bool = False  # kill -9 one API server while prod waits for its review
     _api: PrefectApi | None = field(default=None, repr=False)
     _session: ExitStack = field(default_factory=ExitStack, repr=False)
 
@@ -66,7 +68,8 @@ class Story:
         code = self.data / "code"
         self.stack = Stack(self.data, code / "fluxgate.yaml", poll=1, resume_interval=0.2,
                            seed=lambda emulator, url: seed(emulator, url, TOKEN, code),
-                           postgres=self.postgres, keep_databases=self.keep_databases)  # fmt: skip
+                           postgres=self.postgres, keep_databases=self.keep_databases,
+                           redis=self.redis)  # fmt: skip
         # this process is a Prefect client of the stack's server, like the CLI would be
         os.environ.update(self.stack.prefect_env())
         self.stack.start()
@@ -104,6 +107,13 @@ class Story:
         request = self.stack.stage_request(version, images)
         create_stage_run(self.api, request)
         self._note(f"released {request.app}@{version}: {', '.join(images.values())}")
+
+    def kill_api_server(self) -> None:
+        """A crash in the middle of the release: one Prefect API server is killed with `kill -9`; the
+        load balancer sends everything to the others, and nothing the pipeline does notices."""
+        assert self.stack is not None
+        self.stack.kill("prefect-api-1")
+        self._note("prefect-api-1 killed (kill -9): HAProxy sends every request to prefect-api-2")
 
     def change_template(self) -> str:
         """A developer pushes a template change to the code repository's main (what 1.1.0 is built
@@ -245,6 +255,8 @@ def play(story: Story) -> Ending:
 
     story.release("1.0.0", images("1.0.0"))
     waiting = story.wait_for(f"{name('1.0.0', last)} waiting for a review", prod_waits)
+    if story.kill_api:
+        story.kill_api_server()
     built = story.change_template()  # main moves on while prod waits: 1.1.0 is built from it
     story.release("1.1.0", images("1.0.0", web="1.1.0"))
     story.approve_and_merge(waiting)
