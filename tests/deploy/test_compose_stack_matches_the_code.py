@@ -399,7 +399,7 @@ def test_connector_replicas_share_one_postgresql_store(services: dict[str, Any],
     assert url.host == "postgres" and url.get_backend_name() == "postgresql"
     # The image installs the driver the URL names (it is not a core dependency).
     assert url.get_driver_name() == "psycopg"
-    assert re.search(r"pip install [^\n]*\.\[postgres\]", DOCKERFILE.read_text())
+    assert re.search(r"pip install [^\n]*\.\[postgres,ha\]", DOCKERFILE.read_text())
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(d.startswith("psycopg") for d in extras["postgres"])
     # ... and PostgreSQL creates the role and database the URL names on first start.
@@ -460,11 +460,39 @@ def test_no_secret_is_written_in_the_compose_file(raw: dict[str, Any]):
 
 
 def test_env_is_ignored_by_git_and_by_the_image_build():
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=REPO, check=False, timeout=30)
-    assert ignored.returncode == 0, ".env is not in .gitignore"
+    for secret in (".env", "checks.env"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", secret], cwd=REPO, check=False, timeout=30)
+        assert ignored.returncode == 0, f"{secret} is not in .gitignore"
+        assert secret in (REPO / ".dockerignore").read_text().split()
     example = subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=REPO, check=False, timeout=30)
     assert example.returncode == 1, ".env.example must be committed"
-    assert ".env" in (REPO / ".dockerignore").read_text().split()
+
+
+def test_run_links_point_where_a_browser_goes(services: dict[str, Any]) -> None:
+    """The runner writes run links into GitHub Deployments, the CLI prints them: not the API's
+    in-network address (prefect-server:4200) but the UI's published one."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    from fluxgate.prefect_api import run_url
+
+    for name in ("runner", "connector"):
+        env = services[name]["environment"]
+        assert env["PREFECT_UI_URL"] == "http://localhost:4200", name
+    settings = {PREFECT_UI_URL: env["PREFECT_UI_URL"], PREFECT_API_URL: env["PREFECT_API_URL"]}
+    with temporary_settings(settings):
+        assert run_url("x").startswith("http://localhost:4200/runs/flow-run/")
+
+
+def test_check_secrets_reach_the_runner_only_from_their_own_file(raw: dict[str, Any]) -> None:
+    """Verification checks read `${secret:NAME}` from FLUXGATE_SECRET_NAME (fluxgate.stage.secrets):
+    the runner runs them, so it alone reads checks.env (optional; git- and docker-ignored)."""
+    from fluxgate.stage.secrets import ENV_PREFIX
+
+    assert ENV_PREFIX == "FLUXGATE_SECRET_"
+    services = raw["services"]
+    assert services["runner"]["env_file"] == [{"path": "checks.env", "required": False}]
+    assert [n for n, s in services.items() if "env_file" in s] == ["runner"]
+    assert "FLUXGATE_SECRET_" in (REPO / ".env.example").read_text()
 
 
 # -- the image ---------------------------------------------------------------------------------------------
@@ -484,7 +512,10 @@ def test_the_image_runs_the_fluxgate_console_script_as_a_user(raw: dict[str, Any
     python = re.match(r"python:(\d+\.\d+)-slim", base)
     assert python and python[1] in SpecifierSet(project["requires-python"])
     assert any(re.search(r"apt-get install .*\bgit\b", run) for run in _dockerfile("RUN"))
-    assert any(re.search(r"pip install \"?\.(\[postgres\])?\"?(\s|$)", run) for run in _dockerfile("RUN"))
+    assert any(re.search(r"pip install \"?\.(\[postgres,ha\])?\"?(\s|$)", run) for run in _dockerfile("RUN"))
+    # what the servers of the HA shape import (prefect_redis) is in the image
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("prefect-redis") for d in extras["ha"])
     user = _dockerfile("USER")[-1]
     assert user not in ("root", "0")
     for name in FLUXGATE_SERVICES:
