@@ -4,7 +4,8 @@ Work goes to the workers one unit at a time: a group, or else one test file (so 
 once). Two groups, started first because they are the longest units:
 
 - `demo` (the demo module, marked `xdist_group("demo")`): its tests share one `make demo` run;
-- `demo-postgres`: the same story with Prefect and the connector on PostgreSQL;
+- `demo-postgres`: the same story on the production shape (Prefect HA on PostgreSQL and Redis, the
+  connector's store on PostgreSQL), with an API server killed midway;
 - `prefect`: every test on the session's Prefect server (`prefect_api`), so that only one worker
   starts a Prefect server (~20 s of CPU to migrate its database) and the other runs everything else.
 

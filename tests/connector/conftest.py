@@ -146,6 +146,12 @@ class ConnectorProcess:
         if not self.separate_process:
             self._serve_in_process()
             return
+        self.start_detached()
+        assert self.proc is not None
+        wait_until_up(f"{self.url}/healthz", self.proc, "connector", timeout=30)
+
+    def start_detached(self) -> None:
+        """`fluxgate connector` started, not waited for (replicas started at the same instant)."""
         self.proc = subprocess.Popen(
             [
                 str(FLUXGATE),
@@ -165,7 +171,6 @@ class ConnectorProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_until_up(f"{self.url}/healthz", self.proc, "connector", timeout=30)
 
     def _serve_in_process(self) -> None:
         """As `fluxgate connector` serves, with `self.env` as its environment: what differs from this

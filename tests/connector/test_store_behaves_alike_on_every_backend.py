@@ -16,7 +16,7 @@ from fluxgate.connector.flux_events import Outcome
 from fluxgate.connector.metrics import Metrics
 from fluxgate.connector.store import Delivery, DeliveryState, ObjectState, Source, Store, sqlite_url
 from fluxgate.connector.worker import Worker
-from fluxgate.errors import PermanentError
+from fluxgate.errors import PermanentError, SettingsError
 
 EKS = "arn:aws:eks:eu-west-1:123456789012:cluster/shop-production-eu-west-1"  # 68 characters
 
@@ -150,3 +150,26 @@ def test_a_silent_workers_claims_are_handed_back_and_a_live_ones_are_not(store: 
     finally:
         dead.close()
         live.close()
+
+
+def test_the_sandbox_makes_and_drops_databases_for_prefect_and_the_connector(postgres_server: str) -> None:
+    """`fluxgate demo --postgres URL` (and Prefect's HA shape) run on databases made like this."""
+    import uuid
+
+    from fluxgate.connector.store import create_database, drop_database
+    from fluxgate.sandbox.prefect_server import server_env
+
+    name = f"fluxgate_{uuid.uuid4().hex[:12]}"
+    url = create_database(postgres_server, name)
+    try:
+        assert url.endswith(f"/{name}") and url.startswith("postgresql+psycopg://")
+        store = Store(url)
+        store.accept(Source.FLUX, "k", "Kustomization", _flux("a"))
+        assert store.listing()[0]["state"] == DeliveryState.PENDING
+        store.close()
+        prefect = server_env(Path("/tmp/x"), url)["PREFECT_API_DATABASE_CONNECTION_URL"]
+        assert prefect.startswith("postgresql+asyncpg://") and prefect.endswith(f"/{name}")
+    finally:
+        drop_database(postgres_server, name)
+    with pytest.raises(SettingsError, match=rf"cannot create database {name}_x on postgresql"):
+        create_database(postgres_server.replace(":5432", ":1"), f"{name}_x")
