@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import settings
@@ -135,6 +135,13 @@ def _services_required() -> bool:
     return os.environ.get("FLUXGATE_REQUIRE_SERVICES", "") not in ("", "0")
 
 
+def _unavailable(message: str) -> NoReturn:
+    """A service the test needs is missing: one line, a skip; a failure where it is required (CI)."""
+    if _services_required():
+        pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The machine's PostgreSQL 15 (127.0.0.1:5432, trust auth), or a skip saying so in one line."""
@@ -145,10 +152,7 @@ def postgres_server() -> str:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT 1"))
     except Exception as error:
-        message = f"PostgreSQL not reachable at {POSTGRES}: {str(error).splitlines()[0]}"
-        if _services_required():
-            pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
-        pytest.skip(message)
+        _unavailable(f"PostgreSQL not reachable at {POSTGRES}: {str(error).splitlines()[0]}")
     finally:
         engine.dispose()
     return POSTGRES
@@ -167,10 +171,7 @@ def redis_server() -> str:
     try:
         client.flushdb()
     except redis.RedisError as error:
-        message = f"Redis not reachable at {REDIS}: {error}"
-        if _services_required():
-            pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
-        pytest.skip(message)
+        _unavailable(f"Redis not reachable at {REDIS}: {error}")
     finally:
         client.close()
     return REDIS
@@ -180,10 +181,7 @@ def haproxy_installed() -> None:
     """HAProxy (Debian's package; `make test` installs it where it can), or a skip / failure."""
     if shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists():
         return
-    message = "HAProxy is not installed (apt-get install haproxy): the Prefect HA test needs it"
-    if _services_required():
-        pytest.fail(message + " (FLUXGATE_REQUIRE_SERVICES is set)", pytrace=False)
-    pytest.skip(message)
+    _unavailable("HAProxy is not installed (apt-get install haproxy): the Prefect HA test needs it")
 
 
 @pytest.fixture
