@@ -63,8 +63,9 @@ def test_a_killed_replicas_claims_go_to_another_after_its_heartbeat_stops(
         taken_over = time.monotonic() - killed
         print(f"a killed replica's claims were taken over {taken_over:.1f} s after the kill")
         assert listing["counts"] == {"done": 1}, listing
+        # counted from the kill, not from the dead replica's last heartbeat (a loaded machine may
+        # have delayed that one): only the upper bound says something
         assert taken_over < LEASE / 4, f"{taken_over:.1f} s: the claims waited for the lease"
-        assert taken_over >= ORPHAN_AFTER - 0.5  # not before the dead replica's heartbeat went stale
         made = posts(github, connector.repo, ROUTE)
         assert len(made) == 1, [(r.path, r.status, r.swallowed) for r in made]
     finally:
