@@ -19,7 +19,7 @@ from pathlib import Path
 from fluxgate.config import load_config
 from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.release import build_release
-from fluxgate.sandbox.github import start_in_thread
+from fluxgate.sandbox.github import files_in, start_in_thread
 from fluxgate.stage import load_sources, pin_request, resolve_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,10 +47,7 @@ def main() -> int:
             "      path: config/dev\n", "      repo: acme/shop-config\n      path: dev\n      ref: main\n", 1
         )
         config_file.write_text(text + "\ncode_repo: acme/shop\n")
-        files: dict[str, str | bytes] = {
-            str(p.relative_to(code)): p.read_bytes() for p in code.rglob("*") if p.is_file()
-        }
-        running.emulator.create_repo("acme/shop", files=files)
+        running.emulator.create_repo("acme/shop", files=files_in(code))
         values = (code / "config" / "dev" / "values.yaml").read_bytes()
         running.emulator.create_repo("acme/shop-config", files={"dev/values.yaml": values})
 

@@ -24,7 +24,7 @@ from fluxgate.connector.store import create_database, drop_database
 from fluxgate.errors import SettingsError
 from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.release import build_release
-from fluxgate.sandbox.github import Emulator, RunningEmulator, start_in_thread
+from fluxgate.sandbox.github import Emulator, RunningEmulator, files_in, start_in_thread
 from fluxgate.sandbox.prefect_ha import (
     API_SERVERS,
     api_command,
@@ -228,11 +228,8 @@ class Stack:
         if config.manifests.repo not in self.github.emulator.state.repos:
             self.github.emulator.create_repo(config.manifests.repo, files={"README.md": "# manifests\n"})
         if config.code_repo and config.code_repo.lower() not in self.github.emulator.state.repos:
-            root = self.config.parent  # what the developer pushed: stages render it from GitHub
-            files: dict[str, str | bytes] = {
-                str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-            }
-            self.github.emulator.create_repo(config.code_repo, files=files)
+            # what the developer pushed: stages render it from GitHub
+            self.github.emulator.create_repo(config.code_repo, files=files_in(self.config.parent))
         wait_until_up(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
         port = self.connector_url.rsplit(":", 1)[1]
         connector = self._spawn(

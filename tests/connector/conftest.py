@@ -318,9 +318,7 @@ class ConnectorProcess:
 
 def head(github: RunningEmulator, repo: str) -> str:
     """The commit `main` of `repo` points at in the emulated GitHub."""
-    sha = github.emulator.git(github.emulator.state.repos[repo]).ref("refs/heads/main")
-    assert sha
-    return sha
+    return github.emulator.head(repo)
 
 
 def posts(github: RunningEmulator, repo: str, route: str) -> list[Any]:

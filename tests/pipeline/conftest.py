@@ -22,7 +22,7 @@ import pytest
 
 from fluxgate.prefect_api import connect
 from fluxgate.runs import create_stage_run
-from fluxgate.sandbox.github import RunningEmulator, free_port
+from fluxgate.sandbox.github import RunningEmulator, files_in, free_port
 from fluxgate.stage import StageRequest, StageRun, StageTags
 from tests.cli.conftest import EXAMPLES
 from tests.conftest import TOKEN
@@ -78,19 +78,13 @@ class Stage:
 
         repo = load_config(self.config).code_repo
         assert repo is not None
-        root = self.config.parent
-        files: dict[str, str | bytes] = {
-            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-        }
+        files = files_in(self.config.parent)
         emulator = self.github.emulator
-        try:
-            emulator.repo(*repo.split("/", 1))
-        except Exception:  # the emulator's 404
-            emulator.create_repo(repo, files=files)
-            _record, git = emulator.repo(*repo.split("/", 1))
-            commit = git.refs()["refs/heads/main"]
-        else:
+        if repo.lower() in emulator.state.repos:
             commit = emulator.commit_files(repo, "main", files, "update the project", author="acme")
+        else:
+            emulator.create_repo(repo, files=files)
+            commit = emulator.head(repo)
         return {"repo": repo, "commit": commit, "path": "fluxgate.yaml"}
 
     def request(self, env: str = "dev", version: str = "1.0.0", **extra: Any) -> dict[str, Any]:

@@ -22,9 +22,7 @@ def api(github: RunningEmulator) -> Iterator[httpx.Client]:
 
 
 def head(github: RunningEmulator, repo: str) -> str:
-    sha = github.emulator.repo(*repo.split("/"))[1].ref("refs/heads/main")
-    assert sha is not None
-    return sha
+    return github.emulator.head(repo)
 
 
 def test_a_swallowed_status_is_set_though_the_caller_got_a_502_late(

@@ -15,7 +15,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from fluxgate.config import PipelineConfig
-from fluxgate.sandbox.github import Emulator
+from fluxgate.sandbox.github import Emulator, files_in
 
 __all__ = ["CODE_REPO", "DEMO_CHANGE", "EXAMPLE", "checkout", "demo_config_text", "flux_bootstrap", "seed"]
 
@@ -43,10 +43,6 @@ def demo_config_text(text: str) -> str:
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue()
-
-
-def _files(root: Path) -> dict[str, str | bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def flux_bootstrap(config: PipelineConfig) -> dict[str, str]:
@@ -92,7 +88,7 @@ def _doc(api: str, kind: str, name: str, spec: dict[str, object]) -> dict[str, o
 
 def seed(emulator: Emulator, url: str, token: str, code: Path) -> Path:
     """Push the code and manifests repositories and check the code out at `code`; returns the config."""
-    emulator.create_repo(CODE_REPO, files=_files(EXAMPLE))
+    emulator.create_repo(CODE_REPO, files=files_in(EXAMPLE))
     config_text = (EXAMPLE / "fluxgate.yaml").read_text()
     demo_config: dict[str, str | bytes] = {"fluxgate.yaml": demo_config_text(config_text)}
     emulator.commit_files(CODE_REPO, "main", demo_config, DEMO_CHANGE, author="acme")

@@ -4,7 +4,7 @@ PyGithub works against it unchanged; `git clone` sees what the API wrote; webhoo
 delivered like GitHub's. Start one with `start_in_thread(data_dir)` or `fluxgate sandbox github`.
 """
 
-from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord
+from fluxgate.sandbox.github.emulator import Emulator, Fault, RequestRecord, files_in
 from fluxgate.sandbox.github.server import RunningEmulator, free_port, serve, start_in_thread
 from fluxgate.sandbox.github.webhooks import sign
 
@@ -13,6 +13,7 @@ __all__ = [
     "Fault",
     "RequestRecord",
     "RunningEmulator",
+    "files_in",
     "free_port",
     "serve",
     "sign",

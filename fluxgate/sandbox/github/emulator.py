@@ -28,9 +28,15 @@ from fluxgate.sandbox.github.state import (
 from fluxgate.sandbox.github.views import Urls
 from fluxgate.sandbox.github.webhooks import Dispatcher
 
-__all__ = ["Emulator", "Fault", "RequestRecord"]
+__all__ = ["Emulator", "Fault", "RequestRecord", "files_in"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def files_in(root: Path) -> dict[str, str | bytes]:
+    """Every file under `root` by its path relative to it: a folder as a commit pushes it."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
 CONCLUSIONS = ("success", "failure", "cancelled", "skipped", "timed_out", "neutral", "action_required",
                "stale", "startup_failure")
 
@@ -137,6 +143,14 @@ class Emulator:
         if record is None:
             raise not_found()
         return record, self.git(record)
+
+    def head(self, full_name: str, branch: str = "main") -> str:
+        """The commit `branch` of `full_name` points at; a 404 `ApiError` when there is none."""
+        _record, git = self.repo(*full_name.split("/", 1))
+        sha = git.ref(f"refs/heads/{branch}")
+        if sha is None:
+            raise not_found()
+        return sha
 
     def git(self, record: RepoRecord) -> GitRepo:
         return GitRepo(self.data / "repos" / record.owner / f"{record.name}.git")
