@@ -3,26 +3,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# GitHub's REST description and webhook examples, which the GitHub emulator's tests check answers against.
-# Needs npm (Node.js); the stamp names the major versions, so bumping one here reinstalls (~4 s, once).
+# GitHub's REST description and webhook examples, which the GitHub emulator's tests check answers against,
+# and Flux's API schemas (validators generated from Flux's CRDs), which the Kubernetes install is checked
+# against. Needs npm (Node.js); the stamp names the major versions, so bumping one reinstalls (~5 s, once).
 NPM_CACHE := .cache/npm
 OCTOKIT_OPENAPI := 23
 OCTOKIT_WEBHOOKS_EXAMPLES := 7
-NPM_STAMP := $(NPM_CACHE)/.installed-openapi$(OCTOKIT_OPENAPI)-webhooks-examples$(OCTOKIT_WEBHOOKS_EXAMPLES)
+FLUX_MODELS := 4
+NPM_STAMP := $(NPM_CACHE)/.installed-openapi$(OCTOKIT_OPENAPI)-webhooks-examples$(OCTOKIT_WEBHOOKS_EXAMPLES)-flux$(FLUX_MODELS)
 
-.PHONY: test lint unit bench demo clean haproxy
+.PHONY: test lint unit bench demo clean haproxy kubectl
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,postgres,ha]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,postgres,ha,kubernetes]'
 	touch $(STAMP)
 
 $(NPM_STAMP):
 	mkdir -p $(NPM_CACHE)
 	rm -f $(NPM_CACHE)/.installed-*
 	npm install --prefix $(NPM_CACHE) --no-audit --no-fund --silent \
-		"@octokit/openapi@^$(OCTOKIT_OPENAPI)" "@octokit/webhooks-examples@^$(OCTOKIT_WEBHOOKS_EXAMPLES)"
+		"@octokit/openapi@^$(OCTOKIT_OPENAPI)" "@octokit/webhooks-examples@^$(OCTOKIT_WEBHOOKS_EXAMPLES)" \
+		"@kubernetes-models/flux-cd@^$(FLUX_MODELS)"
 	touch $(NPM_STAMP)
 
 lint: $(STAMP)
@@ -39,7 +42,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 # tests with one line each.
 FLUXGATE_REQUIRE_SERVICES ?= 1
 export FLUXGATE_REQUIRE_SERVICES
-unit: $(STAMP) $(NPM_STAMP) haproxy
+unit: $(STAMP) $(NPM_STAMP) haproxy kubectl
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # HAProxy (Debian's package) balances the Prefect API servers of the HA test; installed when missing
@@ -49,6 +52,13 @@ haproxy:
 		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		  (apt-get update -qq && apt-get install -y -qq haproxy >/dev/null) ; } || \
 		echo "haproxy not installed: the Prefect HA test will not pass here"
+
+# kubectl (its built-in kustomize) renders deploy/kubernetes for its test; installed the same way.
+kubectl:
+	@command -v kubectl >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		  (apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null) ; } || \
+		echo "kubectl not installed: the Kubernetes install test will not pass here"
 
 test: lint unit
 

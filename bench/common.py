@@ -83,9 +83,13 @@ def connector_command(config: Path, data: Path, port: int) -> list[str]:
             "--port", str(port)]  # fmt: skip
 
 
-def connector_env(github_url: str, workers: int) -> dict[str, str]:
+def connector_env(github_url: str, workers: int, database_url: str | None = None) -> dict[str, str]:
+    """The connector's settings; `database_url` sets its store (FLUXGATE_DATABASE_URL), else the
+    environment's is kept (none: SQLite under the data dir)."""
+    store = {"FLUXGATE_DATABASE_URL": database_url} if database_url else {}
     return {
         **os.environ,
+        **store,
         "FLUXGATE_GITHUB__API_URL": github_url,
         "FLUXGATE_GITHUB__TOKEN": TOKEN,
         "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
@@ -96,13 +100,20 @@ def connector_env(github_url: str, workers: int) -> dict[str, str]:
 
 
 def start_connector(
-    config: Path, data: Path, port: int, github_url: str, workers: int, **popen: Any
+    config: Path,
+    data: Path,
+    port: int,
+    github_url: str,
+    workers: int,
+    database_url: str | None = None,
+    **popen: Any,
 ) -> subprocess.Popen[Any]:
-    """A real `fluxgate connector` (HTTP process plus its processing child) on `data`; returns once it
-    is up. `popen` options go to subprocess.Popen (output is discarded unless they say otherwise)."""
+    """A real `fluxgate connector` (HTTP process plus its processing child) on `data`, its store at
+    `database_url` if given; returns once it is up. `popen` options go to subprocess.Popen (output is
+    discarded unless they say otherwise)."""
     options: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
     connector = subprocess.Popen(
-        connector_command(config, data, port), env=connector_env(github_url, workers), **options
+        connector_command(config, data, port), env=connector_env(github_url, workers, database_url), **options
     )
     _up(f"http://127.0.0.1:{port}/healthz", connector, "the connector")
     return connector

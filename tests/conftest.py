@@ -177,6 +177,15 @@ def redis_server() -> str:
     return REDIS
 
 
+def kubectl_path() -> str:
+    """kubectl, whose built-in kustomize renders deploy/kubernetes (`make test` installs it where it can),
+    or a skip / failure."""
+    found = shutil.which("kubectl")
+    if found is None:
+        _unavailable("kubectl is not installed (apt-get install kubernetes-client)")
+    return found
+
+
 def haproxy_installed() -> None:
     """HAProxy (Debian's package; `make test` installs it where it can), or a skip / failure."""
     if shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists():

@@ -27,6 +27,7 @@ from fluxgate.connector.flux_events import KNOWN_REASONS, parse_flux_event
 from fluxgate.connector.github_events import HANDLED_EVENTS, parse_github_event
 from fluxgate.connector.intake import Intake, Item
 from fluxgate.connector.metrics import KNOWN_KINDS, Metrics, bounded
+from fluxgate.connector.readiness import CHECK_NAMES
 from fluxgate.connector.signatures import verify_flux_signature, verify_github_signature
 from fluxgate.connector.store import DeliveryState, Source, Store
 from fluxgate.errors import one_line
@@ -180,7 +181,11 @@ def create_app(
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_request: Request) -> Response:
+    async def readyz(request: Request) -> Response:
+        # `?exclude=prefect&exclude=github`, the Kubernetes API server's convention: those checks are
+        # still run and reported but do not decide. A Kubernetes readinessProbe excludes what only
+        # delays deliveries, so an outage of Prefect does not take every replica out of the Service.
+        excluded = set(request.query_params.getlist("exclude"))
         checks = {"store": await run_in_threadpool(store.ping)}
         problems = {} if checks["store"] else {"store": "the store does not answer"}
         for check in ready_checks:
@@ -188,7 +193,10 @@ def create_app(
             checks[name] = ok
             if problem:
                 problems[name] = problem
-        ready = all(checks.values())
+        unknown = sorted(excluded - set(CHECK_NAMES))
+        if unknown:
+            return _problem(400, f"exclude={unknown[0]}: no such check; one of {', '.join(CHECK_NAMES)}")
+        ready = all(ok for name, ok in checks.items() if name not in excluded)
         answer: dict[str, Any] = {"ready": ready, "checks": checks, "problems": problems}
         if insecure:
             answer["insecure"] = True

@@ -18,9 +18,11 @@ from fluxgate.connector.settings import ConnectorSettings
 from fluxgate.errors import PermanentError, RetryableError, one_line
 from fluxgate.github import GitHubGateway
 
-__all__ = ["Check", "GitHubAccess", "prefect_reachable"]
+__all__ = ["CHECK_NAMES", "Check", "GitHubAccess", "prefect_reachable"]
 
 Check = Callable[[], tuple[str, bool, str | None]]
+# Every check `/readyz` may report (which ones run depends on the settings); `?exclude=` takes these.
+CHECK_NAMES = ("store", "github", "processing", "prefect")
 
 
 def prefect_reachable() -> tuple[str, bool, str | None]:

@@ -69,6 +69,13 @@ def test_readiness_says_which_dependency_is_missing(connector: ConnectorProcess)
     assert answer.status_code == 503
     assert answer.json()["checks"] == {"store": True, "github": True, "prefect": False}
     assert answer.json()["problems"]["prefect"].startswith("http://127.0.0.1:9/api: ")
+    # a Kubernetes readinessProbe leaves out what only delays deliveries; it is still reported
+    traffic = httpx.get(f"{connector.url}/readyz?exclude=prefect&exclude=processing", timeout=10)
+    assert traffic.status_code == 200
+    assert traffic.json()["checks"]["prefect"] is False and traffic.json()["ready"] is True
+    typo = httpx.get(f"{connector.url}/readyz?exclude=prefetc", timeout=10)
+    assert typo.status_code == 400
+    assert typo.json()["error"] == "exclude=prefetc: no such check; one of store, github, processing, prefect"
 
 
 def _wait_for(condition: object, timeout: float, what: str) -> None:

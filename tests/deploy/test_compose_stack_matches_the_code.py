@@ -399,7 +399,7 @@ def test_connector_replicas_share_one_postgresql_store(services: dict[str, Any],
     assert url.host == "postgres" and url.get_backend_name() == "postgresql"
     # The image installs the driver the URL names (it is not a core dependency).
     assert url.get_driver_name() == "psycopg"
-    assert re.search(r"pip install [^\n]*\.\[postgres,ha\]", DOCKERFILE.read_text())
+    assert re.search(r"pip install [^\n]*\.\[postgres,", DOCKERFILE.read_text())
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(d.startswith("psycopg") for d in extras["postgres"])
     # ... and PostgreSQL creates the role and database the URL names on first start.
@@ -512,10 +512,12 @@ def test_the_image_runs_the_fluxgate_console_script_as_a_user(raw: dict[str, Any
     python = re.match(r"python:(\d+\.\d+)-slim", base)
     assert python and python[1] in SpecifierSet(project["requires-python"])
     assert any(re.search(r"apt-get install .*\bgit\b", run) for run in _dockerfile("RUN"))
-    assert any(re.search(r"pip install \"?\.(\[postgres,ha\])?\"?(\s|$)", run) for run in _dockerfile("RUN"))
-    # what the servers of the HA shape import (prefect_redis) is in the image
+    installs = r"pip install \"?\.(\[postgres,ha,kubernetes\])?\"?(\s|$)"
+    assert any(re.search(installs, run) for run in _dockerfile("RUN"))
+    # what the servers of the HA shape import (prefect_redis) and the Kubernetes worker needs are in it
     extras = project["optional-dependencies"]
     assert any(d.startswith("prefect-redis") for d in extras["ha"])
+    assert any(d.startswith("prefect-kubernetes") for d in extras["kubernetes"])
     user = _dockerfile("USER")[-1]
     assert user not in ("root", "0")
     for name in FLUXGATE_SERVICES:
