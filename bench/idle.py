@@ -4,10 +4,13 @@ once (each rendered, its PR opened, waiting for a review), then count what is al
 Prints, once every run waits: flow processes alive under the runner (target 0: only the idle runner),
 the runner's and the Prefect server's resident memory, and how many runs were waiting. The stack is
 the real one (Prefect server on SQLite, emulated GitHub, connector, `fluxgate serve`).
+
+Run: `make bench` or `.venv/bin/python bench/idle.py [--runs 200]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -19,7 +22,12 @@ from pathlib import Path
 from fluxgate.sandbox.stack import Stack, flow_processes, rss_mib
 
 REPO = Path(__file__).resolve().parents[1]
-RUNS = int(os.environ.get("BENCH_RUNS", "200"))
+
+
+def _runs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of runs, 1 or more")
+    return int(text)
 
 
 def _project(root: Path) -> Path:
@@ -31,6 +39,9 @@ def _project(root: Path) -> Path:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Suspend many stage runs at once; count the processes alive.")
+    parser.add_argument("--runs", type=_runs, default=200, help="stage runs to suspend at once (200)")
+    runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory(prefix="fluxgate-bench-idle-") as tmp:
         config = _project(Path(tmp) / "shop")
         with Stack(Path(tmp) / "stack", config, poll=1) as stack:
@@ -48,7 +59,7 @@ def main() -> int:
 
             started = time.monotonic()
             with get_client(sync_client=True) as client:
-                for i in range(RUNS):
+                for i in range(runs):
                     version = f"3.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
                     create_stage_run(PrefectApi(client), stack.stage_request(version, images))
@@ -57,14 +68,14 @@ def main() -> int:
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))
                 )
                 waiting = 0
-                while waiting < RUNS:
+                while waiting < runs:
                     if client.count_flow_runs(flow_run_filter=failed):
                         raise RuntimeError("a stage run failed; see the runner's log")
                     if time.monotonic() - started > 1800:
-                        raise RuntimeError(f"only {waiting} of {RUNS} runs waiting after 30 min")
+                        raise RuntimeError(f"only {waiting} of {runs} runs waiting after 30 min")
                     time.sleep(2)
                     waiting = client.count_flow_runs(flow_run_filter=paused)
-                    print(f"  {time.monotonic() - started:6.0f} s: {waiting} of {RUNS} waiting", flush=True)
+                    print(f"  {time.monotonic() - started:6.0f} s: {waiting} of {runs} waiting", flush=True)
             time.sleep(3)  # let the last flow processes exit
             runner = stack.processes["runner"].pid
             server = stack.processes["prefect-server"].pid
