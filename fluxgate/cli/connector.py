@@ -93,6 +93,9 @@ def connector_command(
         where = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"FLUXGATE_{where.upper().replace('.', '__')}: {first['msg']}") from None
     settings.check_keys()  # before anything slow starts
+    from fluxgate.connector.store import check_url, sqlite_url
+
+    check_url(settings.database_url or sqlite_url(settings.data_dir))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings.data_dir))  # before prometheus_client
     from fluxgate.connector.supervisor import prepare_processing
 

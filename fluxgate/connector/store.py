@@ -295,6 +295,28 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+def check_url(url: str) -> None:
+    """Fail fast, before the connector's slow start-up: the same one-line errors `Store` gives for a
+    URL it cannot use (form, driver) or a server it cannot reach or log into."""
+    engine = _engine(url)
+    try:
+        if engine.dialect.name != "sqlite":  # a new SQLite file is made by the store itself
+            with engine.connect():
+                pass
+    except OperationalError as exc:
+        where = describe_store(url)
+        raise SettingsError(f"FLUXGATE_DATABASE_URL: cannot use {where}: {_said(exc, url)}") from None
+    finally:
+        engine.dispose()
+
+
+def _said(exc: OperationalError, url: str) -> str:
+    """The driver's words, on one line, with the URL's password masked."""
+    said = " ".join(str(exc.orig or exc).split())
+    password = make_url(url).password
+    return (said.replace(str(password), "***") if password else said)[:300]
+
+
 class Store:
     def __init__(
         self, url: str, lease: float = 60.0, eager: bool = False, worker_id: str | None = None
@@ -314,12 +336,8 @@ class Store:
         try:
             _create_tables(self.engine)
         except OperationalError as exc:  # unreachable, refused credentials, no such database
-            said = " ".join(str(exc.orig or exc).split())
-            password = make_url(url).password
-            if password:
-                said = said.replace(str(password), "***")
             where = describe_store(url)
-            raise SettingsError(f"FLUXGATE_DATABASE_URL: cannot use {where}: {said[:300]}") from None
+            raise SettingsError(f"FLUXGATE_DATABASE_URL: cannot use {where}: {_said(exc, url)}") from None
 
     def release_claims(self) -> None:
         """At a worker's start, hand back now (not after the lease) the claims of a worker known dead:
