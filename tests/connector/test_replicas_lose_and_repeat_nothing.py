@@ -27,7 +27,7 @@ from fluxgate.sandbox.github import RunningEmulator, free_port
 from tests.connector.conftest import FLUX_KEY, ConnectorProcess, head, kustomization_event
 from tests.servers import wait_until_up
 
-# 500 in the suite (the kill and restart are what it proves); FLUXGATE_TEST_REPLICA_EVENTS=5000 for the figures
+# 500 in the suite (the kill and restart are what it proves); FLUXGATE_TEST_REPLICA_EVENTS=5000 by hand
 EVENTS = int(os.environ.get("FLUXGATE_TEST_REPLICA_EVENTS", "500"))
 REPLICAS = 3
 STATUS = "/repos/{owner}/{repo}/statuses/{sha}"
