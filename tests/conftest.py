@@ -23,7 +23,7 @@ import pytest
 from hypothesis import settings
 
 from fluxgate.sandbox.github import RunningEmulator, start_in_thread
-from fluxgate.sandbox.prefect_server import server_command, server_env
+from fluxgate.sandbox.prefect_server import seed_database, server_command, server_env
 from fluxgate.sandbox.serving import free_port
 from tests.scheduling import GROUPS_DIR, GroupScheduling, new_groups_dir, write_groups
 from tests.servers import wait_until_up
@@ -112,6 +112,7 @@ def own_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("prefect")
+    seed_database(home)
     port = free_port()
     server = subprocess.Popen(
         server_command(port),

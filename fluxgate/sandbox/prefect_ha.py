@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fluxgate.errors import SettingsError
+from fluxgate.sandbox.prefect_server import migrate_command
 
 __all__ = [
     "API_SERVERS",
@@ -55,10 +56,6 @@ def ha_env(redis: str) -> dict[str, str]:
     if parts.username:
         env["PREFECT_REDIS_MESSAGING_USERNAME"] = parts.username
     return env
-
-
-def migrate_command() -> list[str]:
-    return [_PREFECT, "server", "database", "upgrade", "-y"]
 
 
 def api_command(port: int) -> list[str]:

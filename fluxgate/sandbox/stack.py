@@ -1,8 +1,9 @@
 """The whole product on one machine, for benchmarks and the demo: a Prefect server (SQLite), the
 emulated GitHub, the connector and a `fluxgate serve` runner, each a real process talking real HTTP.
 
-`Stack(data, config).start()` brings them up in that order and waits for each to answer;
-`stop()` ends them (also on errors half-way). Everything lives under `data`.
+`Stack(data, config).start()` brings them up in that order (the connector and the runner together)
+and waits for each to answer; `stop()` ends them (also on errors half-way). Everything lives under
+`data`. A SQLite Prefect server starts on a database migrated once per Prefect version (`seed_database`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from fluxgate.sandbox.prefect_ha import (
     migrate_command,
     services_command,
 )
-from fluxgate.sandbox.prefect_server import server_command, server_env
+from fluxgate.sandbox.prefect_server import seed_database, server_command, server_env
 from fluxgate.sandbox.serving import free_port, wait_until_up
 from fluxgate.stage import StageRequest, pin_request, resolve_source
 from fluxgate.warm_start import FORKSERVER_MARK
@@ -198,6 +199,8 @@ class Stack:
         port = int(self.prefect_url.split(":")[2].split("/")[0])
         env = {**os.environ, **self.prefect_env(), "PREFECT_UI_ENABLED": "true"}
         if self.redis is None:
+            if "prefect" not in self.databases:
+                seed_database(self.data / "prefect")
             return self._spawn("prefect-server", server_command(port), env)
         env |= ha_env(self.redis)
         migrate = subprocess.run(migrate_command(), env=env, capture_output=True, text=True, timeout=300)
@@ -238,6 +241,10 @@ class Stack:
              str(self.data / "connector"), "--host", "127.0.0.1", "--port", port],
             self.env(),
         )  # fmt: skip
+        # The runner starts while the connector does (each is seconds of imports): nothing reaches
+        # either before `start` returns.
+        serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll)]
+        runner = self._spawn("runner", serve, self.env())
         wait_until_up(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
         self.github.emulator.add_hook(
             config.manifests.repo,
@@ -245,8 +252,6 @@ class Stack:
             WEBHOOK_SECRET,
             ["pull_request", "status", "check_suite"],
         )
-        serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll)]
-        runner = self._spawn("runner", serve, self.env())
         self._wait_for_deployment(runner)
 
     def _wait_for_deployment(self, runner: subprocess.Popen[Any], timeout: float = 60) -> None:
