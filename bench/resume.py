@@ -6,13 +6,16 @@ app's dev stage, whose PR waits for a review. Per release, two latencies:
   stage run being suspended again, waiting for Flux;
 - Flux ready -> next task: from posting Flux's final `ReconciliationSucceeded` event to the connector
   to the `verify` task of the resumed run starting (from Prefect's own task run start time).
-Prints median and p90 of each (target: median <= 3 s), in seconds; the figure is a latency of the
-whole chain (connector sweep interval + runner poll + one process start), so its noise is the
-machine's.
+Prints median and p90 of each in seconds (target for Flux ready -> next task: median <= 1.5 s,
+p90 <= 2 s); the figure is a latency of the whole chain (connector sweep interval + runner poll +
+one process start), so its noise is the machine's.
+
+Run: `.venv/bin/python bench/resume.py [--poll 1] [--releases 8]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -31,7 +34,6 @@ from fluxgate.github import GitHubGateway, GitHubSettings
 from fluxgate.sandbox.stack import FLUX_KEY, TOKEN, Stack
 
 REPO = Path(__file__).resolve().parents[1]
-RELEASES = int(os.environ.get("BENCH_RELEASES", "8"))
 
 
 def _project(root: Path) -> Path:
@@ -87,9 +89,16 @@ def _percentiles(values: list[float]) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Resume latency across the real processes.")
+    parser.add_argument("--poll", type=float, default=1.0, help="the runner's poll interval, s (1)")
+    parser.add_argument("--releases", type=int, default=8, help="stage runs measured (8)")
+    args = parser.parse_args()
+    if not args.poll > 0 or args.releases < 1:
+        parser.error("--poll must be more than 0 and --releases at least 1")
+    releases = args.releases
     with tempfile.TemporaryDirectory(prefix="fluxgate-bench-resume-") as tmp:
         config = _project(Path(tmp) / "shop")
-        with Stack(Path(tmp) / "stack", config, poll=1, resume_interval=0.2) as stack:
+        with Stack(Path(tmp) / "stack", config, poll=args.poll, resume_interval=0.2) as stack:
             os.environ.update(stack.prefect_env())
             from prefect.client.orchestration import get_client
             from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
@@ -103,7 +112,7 @@ def main() -> int:
             to_flux: list[float] = []
             to_task: list[float] = []
             with get_client(sync_client=True) as client:
-                for i in range(RELEASES):
+                for i in range(releases):
                     version = f"2.0.{i}"
                     images = {"web": f"ghcr.io/acme/shop-web:{version}", "worker": f"ghcr.io/acme/shop-worker:{version}"}
                     request = stack.stage_request(version, images)
@@ -137,11 +146,13 @@ def main() -> int:
                     print(f"    after the Flux event: {', '.join(f'{k} +{v:.2f}s' for k, v in states.items())}")
                     _wait(read, lambda r: r.state_type.value == "COMPLETED")
                     print(f"  {version}: merge -> await-flux {to_flux[-1]:5.2f} s, Flux ready -> verify {to_task[-1]:5.2f} s")
-    print(f"{RELEASES} stage runs, runner polling every 1 s, connector sweeping every 0.2 s")
+    print(f"{releases} stage runs, runner polling every {args.poll:g} s, connector sweeping every 0.2 s")
     print(f"merge webhook -> suspended for Flux:  {_percentiles(to_flux)}")
     print(f"Flux ready -> next task started:      {_percentiles(to_task)}")
-    met = statistics.median(to_task) <= 3.0
-    print(f"target median <= 3 s: {'met' if met else 'NOT met'}")
+    ordered = sorted(to_task)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    met = statistics.median(ordered) <= 1.5 and p90 <= 2.0
+    print(f"target Flux ready -> next task median <= 1.5 s, p90 <= 2 s: {'met' if met else 'NOT met'}")
     return 0
 
 

@@ -18,8 +18,9 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 from types import SimpleNamespace
+from typing import Any
 
-__all__ = ["FORKSERVER_MARK", "use_forkserver"]
+__all__ = ["FORKSERVER_MARK", "serve_flow", "use_forkserver"]
 
 FORKSERVER_MARK = b"multiprocessing.forkserver"  # in the helper's command line
 
@@ -35,3 +36,21 @@ def use_forkserver(preload: list[str]) -> None:
     prefect.flow_engine.multiprocessing = SimpleNamespace(  # type: ignore[assignment,attr-defined]
         get_context=lambda _method=None: context, context=multiprocessing.context
     )
+
+
+def serve_flow(flow: Any, name: str, limit: int, poll: float) -> None:
+    """Serve `flow` as deployment `name` from this process until stopped, looking for runs to start
+    (new ones and resumed ones) every `poll` seconds. `flow.serve` takes its interval from
+    PREFECT_RUNNER_POLL_FREQUENCY, in whole seconds only (`--poll 0.5` used to become 1), and a
+    resumed stage waits half the interval on average."""
+    import asyncio
+    import contextlib
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    runner = Runner(name=name, limit=limit, query_seconds=poll)
+    deployment = runner.add_flow(flow, name=name)
+    print(f"Serving {flow.name}/{name} ({deployment}): looking for runs every {poll:g} s", flush=True)
+    with contextlib.suppress(KeyboardInterrupt, TerminationSignal):  # stopped: the runner shut down
+        asyncio.run(runner.start())

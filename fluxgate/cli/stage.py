@@ -20,7 +20,7 @@ from fluxgate.prefect_api import PrefectApi, check_health, connect, load_flow, r
 from fluxgate.release import build_release
 from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
 from fluxgate.stage import FLOW_NAME, RunState, StageRequest, StageRun, pin_request, pinned, resolve_source
-from fluxgate.warm_start import use_forkserver
+from fluxgate.warm_start import serve_flow, use_forkserver
 
 WaitOpt = Annotated[
     bool, typer.Option("--wait", help="Follow the run until it ends; exit 1 unless it completes.")
@@ -196,10 +196,11 @@ def serve(
 
     Waiting stages hold no process: the runner starts one per run, and again when a run is resumed.
     """
-    import os
-
-    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(max(1, int(poll))))
+    if not poll > 0:
+        raise UsageError(f"--poll {poll:g}: must be more than 0 seconds")
+    if limit < 1:
+        raise UsageError(f"--limit {limit}: must be 1 or more")
     flow: Any = load_flow("flows.deploy_stage:deploy_stage")
     check_health()  # one clear line when the server is down, before the runner's own retries
     use_forkserver(["flows.deploy_stage"])
-    flow.serve(name=FLOW_NAME, limit=limit, print_starting_message=True)
+    serve_flow(flow, FLOW_NAME, limit=limit, poll=poll)

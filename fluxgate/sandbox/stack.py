@@ -102,7 +102,7 @@ class Stack:
         self,
         data: Path,
         config: Path,
-        poll: int = 1,
+        poll: float = 1,
         resume_interval: float = 0.2,
         seed: Callable[[Emulator, str], object] | None = None,
         postgres: str | None = None,

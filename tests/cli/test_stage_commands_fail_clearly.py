@@ -37,3 +37,11 @@ def test_a_release_of_another_app_or_without_version_is_refused(fluxgate: Run, n
     assert user_error(fluxgate("promote", "shop", "--to", "prod", "-c", SHOP)) == [
         "error: 'shop': expected shop@VERSION"
     ]
+
+
+def test_serve_refuses_a_poll_or_limit_that_cannot_work(fluxgate: Run, no_prefect: str) -> None:
+    assert user_error(fluxgate("serve", "--poll", "0")) == ["error: --poll 0: must be more than 0 seconds"]
+    assert user_error(fluxgate("serve", "--limit", "0")) == ["error: --limit 0: must be 1 or more"]
+    # a fraction of a second is an interval like any other (it used to be cut to whole seconds)
+    expected = f"error: Prefect server unreachable at {no_prefect}: ConnectError"
+    assert user_error(fluxgate("serve", "--poll", "0.5")) == [expected]
