@@ -45,20 +45,20 @@ export FLUXGATE_REQUIRE_SERVICES
 unit: $(STAMP) $(NPM_STAMP) haproxy kubectl
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# HAProxy (Debian's package) balances the Prefect API servers of the HA test; installed when missing
-# and this user may (as root, like CI); otherwise that test skips, or fails with the services required.
-haproxy:
-	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || \
-		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		  (apt-get update -qq && apt-get install -y -qq haproxy >/dev/null) ; } || \
-		echo "haproxy not installed: the Prefect HA test will not pass here"
+# Debian packages some tests need, installed when missing and this user may (as root, like CI);
+# otherwise those tests skip, or fail with the services required. $(call debian,command,package,test)
+debian = command -v $(1) >/dev/null || test -x /usr/sbin/$(1) || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq $(2) >/dev/null) ; } || \
+	echo "$(1) not installed: $(3) will not pass here"
 
-# kubectl (its built-in kustomize) renders deploy/kubernetes for its test; installed the same way.
+# HAProxy balances the Prefect API servers of the HA test.
+haproxy:
+	@$(call debian,haproxy,haproxy,the Prefect HA test)
+
+# kubectl (its built-in kustomize) renders deploy/kubernetes for its test.
 kubectl:
-	@command -v kubectl >/dev/null || \
-		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		  (apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null) ; } || \
-		echo "kubectl not installed: the Kubernetes install test will not pass here"
+	@$(call debian,kubectl,kubernetes-client,the Kubernetes install test)
 
 test: lint unit
 

@@ -48,6 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DBAPIError,
     IntegrityError,
     NoSuchModuleError,
     OperationalError,
@@ -310,7 +311,7 @@ def check_url(url: str) -> None:
         engine.dispose()
 
 
-def _said(exc: OperationalError, url: str) -> str:
+def _said(exc: DBAPIError, url: str) -> str:
     """The driver's words, on one line, with the URL's password masked."""
     said = " ".join(str(exc.orig or exc).split())
     password = make_url(url).password
@@ -671,9 +672,8 @@ def create_database(server_url: str, name: str) -> str:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except (OperationalError, ProgrammingError) as exc:  # unreachable, or no CREATEDB privilege
-        said = " ".join(str(exc.orig or exc).split())[:300]
         where = describe_store(server_url)
-        raise SettingsError(f"cannot create database {name} on {where}: {said}") from None
+        raise SettingsError(f"cannot create database {name} on {where}: {_said(exc, server_url)}") from None
     finally:
         admin.dispose()
     return make_url(server_url).set(drivername="postgresql+psycopg", database=name).render_as_string(

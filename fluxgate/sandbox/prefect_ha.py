@@ -9,12 +9,11 @@ server in the middle of a release. Production runs the same settings in its own 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fluxgate.errors import SettingsError
-from fluxgate.sandbox.prefect_server import migrate_command
+from fluxgate.sandbox.prefect_server import migrate_command, prefect_cli, server_command
 
 __all__ = [
     "API_SERVERS",
@@ -27,7 +26,6 @@ __all__ = [
 ]
 
 API_SERVERS = 2
-_PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
 def ha_env(redis: str) -> dict[str, str]:
@@ -59,11 +57,11 @@ def ha_env(redis: str) -> dict[str, str]:
 
 
 def api_command(port: int) -> list[str]:
-    return [_PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"]
+    return [*server_command(port), "--no-services"]
 
 
 def services_command() -> list[str]:
-    return [_PREFECT, "server", "services", "start"]
+    return prefect_cli("server", "services", "start")
 
 
 def haproxy_config(port: int, servers: list[int]) -> str:

@@ -12,9 +12,12 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["migrate_command", "seed_database", "server_command", "server_env"]
+__all__ = ["migrate_command", "prefect_cli", "seed_database", "server_command", "server_env"]
 
-_PREFECT = Path(sys.executable).parent / "prefect"
+
+def prefect_cli(*args: str) -> list[str]:
+    """A command of the Prefect CLI installed beside this Python (the version fluxgate pins)."""
+    return [str(Path(sys.executable).parent / "prefect"), *args]
 
 
 def server_env(home: Path, database: str | None = None) -> dict[str, str]:
@@ -34,13 +37,12 @@ def server_env(home: Path, database: str | None = None) -> dict[str, str]:
 
 
 def server_command(port: int) -> list[str]:
-    return [str(_PREFECT), "server", "start", "--host", "127.0.0.1",
-            "--port", str(port)]  # fmt: skip
+    return prefect_cli("server", "start", "--host", "127.0.0.1", "--port", str(port))
 
 
 def migrate_command() -> list[str]:
     """Brings the configured database to Prefect's current schema, then exits."""
-    return [str(_PREFECT), "server", "database", "upgrade", "-y"]
+    return prefect_cli("server", "database", "upgrade", "-y")
 
 
 def _cache() -> Path:

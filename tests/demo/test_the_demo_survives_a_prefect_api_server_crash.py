@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from fluxgate.connector.store import drop_database
 from tests.conftest import haproxy_installed
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(480), pytest.mark.xdist_group("demo-postgres")]
@@ -44,11 +45,8 @@ def played(
     try:
         yield result, databases, data
     finally:
-        admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for name in databases.values():
-                conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        for name in databases.values():
+            drop_database(postgres_server, name)
 
 
 def test_the_release_finishes_after_an_api_server_is_killed(played: Played) -> None:
