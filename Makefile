@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/github_calls.py
 	$(BIN)/python bench/sources.py
 	$(BIN)/python bench/connector.py
+	$(BIN)/python bench/connector.py --real-github
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/idle.py
 	$(BIN)/python bench/crash.py

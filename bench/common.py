@@ -6,6 +6,7 @@ Imported by the scripts next to it (`python bench/x.py` puts this folder on the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgate.connector.signatures import flux_signature
-from fluxgate.sandbox.github import free_port
+from fluxgate.sandbox.github import Emulator, free_port
 from fluxgate.sandbox.serving import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,14 +62,14 @@ def signed(body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Signature": flux_signature(body, KEY)}
 
 
-def start_github(data: Path, latency: float = 0.0) -> tuple[subprocess.Popen[Any], str]:
-    """`fluxgate sandbox github` with the bench's token and repository, keeping answered JSON in its request
-    log (`/_sandbox/requests`), at a lower CPU priority: it stands in for a remote GitHub, whose CPU is not
-    the connector's. Returns the process and its URL, once it answers."""
+def start_github(data: Path, latency: float = 0.0, *options: str) -> tuple[subprocess.Popen[Any], str]:
+    """`fluxgate sandbox github` with the bench's token and repository (and `options`), keeping answered
+    JSON in its request log (`/_sandbox/requests`), at a lower CPU priority: it stands in for a remote
+    GitHub, whose CPU is not the connector's. Returns the process and its URL, once it answers."""
     port = free_port()
     github = subprocess.Popen(
         [str(FLUXGATE), "sandbox", "github", "--data", str(data), "--port", str(port), "--token",
-         f"bot={TOKEN}", "--repo", REPO, "--latency", str(latency), "--record-bodies"],
+         f"bot={TOKEN}", "--repo", REPO, "--latency", str(latency), "--record-bodies", *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=lambda: os.nice(10),
@@ -83,13 +84,24 @@ def connector_command(config: Path, data: Path, port: int) -> list[str]:
             "--port", str(port)]  # fmt: skip
 
 
-def connector_env(github_url: str, workers: int, database_url: str | None = None) -> dict[str, str]:
+# What the capacity and crash benchmarks give the connector: no write budget to speak of, and as many
+# threads writing to GitHub as processing deliveries. They measure the connector, not GitHub's limits
+# (bench/connector.py --github real keeps both as shipped).
+UNLIMITED = {"FLUXGATE_GITHUB_WRITE_LIMITS": "1000000/60"}
+
+
+def connector_env(
+    github_url: str, workers: int, database_url: str | None = None, shipped: bool = False
+) -> dict[str, str]:
     """The connector's settings; `database_url` sets its store (FLUXGATE_DATABASE_URL), else the
-    environment's is kept (none: SQLite under the data dir)."""
+    environment's is kept (none: SQLite under the data dir). Unless `shipped`, the write budget is
+    lifted and `workers` threads write to GitHub too."""
     store = {"FLUXGATE_DATABASE_URL": database_url} if database_url else {}
+    capacity = {} if shipped else {**UNLIMITED, "FLUXGATE_WRITERS": str(min(workers, 32))}
     return {
         **os.environ,
         **store,
+        **capacity,
         "FLUXGATE_GITHUB__API_URL": github_url,
         "FLUXGATE_GITHUB__TOKEN": TOKEN,
         "FLUXGATE_GITHUB__MIN_WRITE_INTERVAL": "0",
@@ -106,6 +118,7 @@ def start_connector(
     github_url: str,
     workers: int,
     database_url: str | None = None,
+    shipped: bool = False,
     **popen: Any,
 ) -> subprocess.Popen[Any]:
     """A real `fluxgate connector` (HTTP process plus its processing child) on `data`, its store at
@@ -113,7 +126,9 @@ def start_connector(
     discarded unless they say otherwise)."""
     options: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
     connector = subprocess.Popen(
-        connector_command(config, data, port), env=connector_env(github_url, workers, database_url), **options
+        connector_command(config, data, port),
+        env=connector_env(github_url, workers, database_url, shipped),
+        **options,
     )
     _up(f"http://127.0.0.1:{port}/healthz", connector, "the connector")
     return connector
@@ -126,3 +141,69 @@ def _up(url: str, process: subprocess.Popen[Any], what: str) -> None:
         process.kill()
         process.wait()
         raise
+
+
+def commits(data: Path, count: int) -> list[str]:
+    """The manifests repository with `count` commits on main, written before the emulator serves it."""
+    emulator = Emulator(data)
+    try:
+        emulator.create_repo(REPO)
+        return [
+            emulator.commit_files(REPO, "main", {"revision.txt": f"{n}\n"}, f"Release {n}", "fluxgate-bot")
+            for n in range(count)
+        ]
+    finally:
+        emulator.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes of every thread of `pid` (the thread that starts a process is its parent)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that just ended
+            out += [int(child) for child in (task / "children").read_text().split()]
+    return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (a fork server's children included)."""
+    tree, i = [pid], 0
+    while i < len(tree):
+        with contextlib.suppress(OSError):
+            tree += descendants(tree[i])
+        i += 1
+    return tree
+
+
+def tree_memory_mib(pid: int) -> float:
+    """The memory `pid` and its descendants hold together: the sum of their proportional set sizes
+    (a page shared by two processes, as a fork server's with its children, counts half in each)."""
+    total = 0
+    for process in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+class PeakMemory:
+    """Samples `tree_memory_mib(pid)` every `every` seconds in a thread; `peak` is the largest seen."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        import threading
+
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, tree_memory_mib(self.pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_memory_mib(self.pid))
+        return self.peak

@@ -8,7 +8,7 @@ that answers every call after 100 ms (real GitHub's order of latency):
 - acknowledged events per second and p50/p99 acknowledgement latency (the 202, stored on disk);
 - end-to-end latency from sending an event to its commit status arriving at GitHub (p50/p99),
   commit statuses per second reaching GitHub, and the time the backlog takes to drain after the load;
-- the connector's peak memory (VmHWM).
+- the connector's peak memory: the proportional set sizes of all its processes, summed.
 With `--database-url` (a PostgreSQL server), each delay runs on SQLite, then on PostgreSQL in a fresh
 database made on that server for the run and dropped after it (the URL's own database is never written
 to): the table gets a `store` column, and a last line gives PostgreSQL/SQLite ratios of acknowledged
@@ -16,28 +16,52 @@ events/s and of statuses/s per delay.
 Targets (2 cores), on each store: >= 1,000 events/s with p99 < 25 ms at 32 senders at either delay; at
 100 ms, statuses reach GitHub at >= 100/s and the backlog drains.
 
+These runs lift the connector's GitHub write budget and write with as many threads as they process:
+they measure the connector's capacity, not GitHub's limits.
+
+`--real-github` measures what decides whether it keeps up with GitHub: the connector as shipped
+(write budget of 80/min and 500/h, writes settled for 1 s, 4 writer threads), against an emulated
+GitHub answering every call after 100 ms and enforcing the same secondary limits (403 with
+Retry-After beyond them). A burst of 2,000 events: 20 commits, one every `--gap` seconds (4), each
+reported by 25 Kustomizations on each of 4 clusters, all ready but one that fails its health check.
+Printed: GitHub writes made, writes per event, 403/429s received, the time from the last event to
+the last commit's final status at GitHub (every commit and cluster must end with its own verdict),
+and peak memory over the connector's processes. Targets: <= 0.1 writes per event, 0 refused,
+<= 5 s, <= 150 MiB.
+
 Run: `make bench` or `.venv/bin/python bench/connector.py [--events 4000] [--senders 32]
-[--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]`.
+[--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] | --real-github [--gap 4]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
-from common import CONFIG, REPO, TOKEN, flux_event, signed, start_connector, start_github
+from common import (
+    CONFIG,
+    PeakMemory,
+    commits,
+    flux_event,
+    signed,
+    start_connector,
+    start_github,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
+from fluxgate.connector.reconcile_flux import status_context
 from fluxgate.connector.store import create_database, drop_database, sqlite_url
 from fluxgate.errors import FluxgateError, UsageError, one_line
 from fluxgate.sandbox.github import free_port
@@ -51,16 +75,18 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def peak_memory_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+CLUSTERS = [("dev", "dev-eu"), ("staging", "staging-eu"), ("prod", "prod-eu"), ("prod", "prod-us")]
 
 
-def events(count: int, sha: str) -> list[tuple[str, bytes]]:
-    names = [f"app-{i:05d}" for i in range(count)]
-    return [(f"fluxgate/dev/dev-eu/kustomization/{name}", flux_event(name, sha)) for name in names]
+def events(count: int, shas: list[str]) -> list[tuple[str, bytes]]:
+    """Each event a commit status of its own: event i reports cluster i % 4 at commit i // 4 (the
+    connector keeps one status per commit and cluster), keyed `sha context`."""
+    out = []
+    for i in range(count):
+        env, cluster = CLUSTERS[i % len(CLUSTERS)]
+        sha = shas[i // len(CLUSTERS)]
+        out.append((f"{sha} {status_context(env, cluster)}", flux_event(f"app-{i:05d}", sha, env, cluster)))
+    return out
 
 
 async def send_all(
@@ -128,22 +154,8 @@ def run_on(server: str | None, delay: float, count: int, senders: int, workers: 
 def run(
     delay: float, count: int, senders: int, workers: int, database_url: str | None = None
 ) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp(prefix="fluxgate-bench-connector-"))
-    github, gh_url = start_github(work / "gh", latency=delay)
-    config = work / "fluxgate.yaml"
-    config.write_text(CONFIG.read_text())
-    c_port = free_port()
-    c_url = f"http://127.0.0.1:{c_port}"
-    connector = None
-    try:
-        data = work / "connector"  # the SQLite store's URL set, not left to FLUXGATE_DATABASE_URL if set
-        connector = start_connector(config, data, c_port, gh_url, workers, database_url or sqlite_url(data))
-        head = httpx.get(
-            f"{gh_url}/repos/{REPO}/git/ref/heads/main",
-            headers={"Authorization": f"token {TOKEN}"},
-            timeout=10,
-        ).json()["object"]["sha"]
-        batch = events(count, head)
+    with rig(-(-count // len(CLUSTERS)), delay, (), workers, database_url) as (shas, gh_url, c_url, memory):
+        batch = events(count, shas)
         latencies, sent_at, elapsed = asyncio.run(send_all(c_url, batch[: count // 2], senders))
         paced, paced_at, _ = asyncio.run(send_all(c_url, batch[count // 2 :], senders, rate=1000.0))
         sent_at |= paced_at
@@ -154,7 +166,8 @@ def run(
             time.sleep(0.5)
             for record in httpx.get(f"{gh_url}/_sandbox/requests", timeout=30).json():
                 if record.get("context") and record["status"] == 201:
-                    arrived.setdefault(record["context"], record["at"])
+                    target = f"{record['path'].rsplit('/', 1)[1]} {record['context']}"
+                    arrived.setdefault(target, record["at"])
         e2e = [arrived[c] - sent_at[c] for c in arrived if c in sent_at]
         first, last = min(arrived.values()), max(arrived.values())
         return {
@@ -170,14 +183,126 @@ def run(
             "e2e_p50_s": statistics.median(e2e),
             "e2e_p99_s": percentile(e2e, 99),
             "drain_s": max(0.0, last - load_end),
-            "peak_mib": peak_memory_mib(connector.pid),
+            "peak_mib": memory.stop(),
         }
+
+
+@contextlib.contextmanager
+def rig(
+    commit_count: int,
+    latency: float,
+    github_options: tuple[str, ...],
+    workers: int,
+    database_url: str | None = None,
+    shipped: bool = False,
+) -> Iterator[tuple[list[str], str, str, PeakMemory]]:
+    """An emulated GitHub (its repository holding `commit_count` commits) and a real connector on a
+    store of its own: the commits, both URLs, and the connector's memory sampler. Both stop after."""
+    work = Path(tempfile.mkdtemp(prefix="fluxgate-bench-connector-"))
+    shas = commits(work / "gh", commit_count)
+    github, gh_url = start_github(work / "gh", latency, *github_options)
+    config = work / "fluxgate.yaml"
+    config.write_text(CONFIG.read_text())
+    port = free_port()
+    connector = None
+    try:
+        data = work / "connector"  # the SQLite store's URL set, not left to FLUXGATE_DATABASE_URL if set
+        connector = start_connector(
+            config, data, port, gh_url, workers, database_url or sqlite_url(data), shipped=shipped
+        )
+        yield shas, gh_url, f"http://127.0.0.1:{port}", PeakMemory(connector.pid)
     finally:
         if connector is not None:
             connector.terminate()
             connector.wait(30)
         github.terminate()
         github.wait(30)
+
+
+# -- --real-github: a burst against GitHub's limits -------------------------------------------------
+REAL_COMMITS, REAL_OBJECTS = 20, 25
+FAILING = (7, "staging-eu", 3)  # commit index, cluster, object: the one HealthCheckFailed of the burst
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+def burst(shas: list[str]) -> list[list[tuple[str, bytes]]]:
+    """Per commit, one final event per cluster and object (`sha context` keyed): every object ready,
+    but one that fails its health check."""
+    rounds = []
+    for c, sha in enumerate(shas):
+        batch = []
+        for env, cluster in CLUSTERS:
+            for n in range(REAL_OBJECTS):
+                name = f"app-{n:02d}"
+                if (c, cluster, n) == FAILING:
+                    body = flux_event(name, sha, env, cluster, "HealthCheckFailed",
+                                      f"Deployment/shop-{env}/{name}: timeout waiting for rollout")  # fmt: skip
+                else:
+                    body = flux_event(name, sha, env, cluster, "ReconciliationSucceeded",
+                                      f"Applied revision: main@sha1:{sha}")  # fmt: skip
+                batch.append((f"{sha} {status_context(env, cluster)}", body))
+        rounds.append(batch)
+    return rounds
+
+
+def final_statuses(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last commit status GitHub accepted per `sha context`."""
+    last: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r["method"] == "POST" and r["status"] == 201 and r.get("context") and "/statuses/" in r["path"]:
+            last[f"{r['path'].rsplit('/', 1)[1]} {r['context']}"] = r
+    return last
+
+
+def settled(final: dict[str, dict[str, Any]], targets: set[str]) -> bool:
+    """Every target's last status is its verdict: all objects counted, success or the failure."""
+    return all(
+        t in final
+        and final[t]["state"] in ("success", "failure")
+        and (final[t]["state"] == "failure" or str(final[t].get("description", "")).startswith(f"All {REAL_OBJECTS} "))
+        for t in targets
+    )
+
+
+def run_real(gap: float, senders: int) -> int:
+    """The burst against an emulated GitHub that answers after 100 ms and enforces GitHub's secondary
+    limits (403 with Retry-After), the connector as shipped (write budget, settle, writers)."""
+    limits = ("--secondary-limit", "github")
+    with rig(REAL_COMMITS, 0.1, limits, 8, shipped=True) as (shas, gh_url, url, memory):
+        rounds = burst(shas)
+        targets = {key for batch in rounds for key, _ in batch}
+        began = time.monotonic()
+        for c, batch in enumerate(rounds):
+            due = began + c * gap
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+            asyncio.run(send_all(url, batch, senders))
+        last_event = time.time()
+        deadline = time.monotonic() + 600
+        while True:
+            records = httpx.get(f"{gh_url}/_sandbox/requests", timeout=60).json()
+            final = final_statuses(records)
+            if settled(final, targets) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        peak = memory.stop()
+    writes = [r for r in records if r["method"] in WRITE_METHODS and r["status"] < 300]
+    limited = [r for r in records if r["method"] in WRITE_METHODS and r["status"] in (403, 429)]
+    events = sum(len(batch) for batch in rounds)
+    missing = sorted(targets - set(final))
+    wrong = [t for t in targets if t in final and not settled(final, {t})]
+    after = max((final[t]["at"] for t in targets if t in final), default=last_event) - last_event
+    per_event = len(writes) / events
+    print(f"real GitHub: {events} events ({REAL_COMMITS} commits x {len(CLUSTERS)} clusters x {REAL_OBJECTS} "
+          f"objects, a commit every {gap:g} s), GitHub answering after 100 ms with its secondary limits")  # fmt: skip
+    print(f"{'writes':>7} {'per event':>9} {'403/429':>7} {'final after last event':>22} {'peak PSS MiB':>12}")
+    print(f"{len(writes):>7} {per_event:>9.3f} {len(limited):>7} {after:>21.1f}s {peak:>12.0f}")
+    print(f"{len(targets)} commit statuses (commit x cluster): {len(targets) - len(missing) - len(wrong)} final, "
+          f"{len(missing)} missing, {len(wrong)} not final")  # fmt: skip
+    met = per_event <= 0.1 and not limited and after <= 5.0 and not missing and not wrong and peak <= 150
+    print("targets (writes per event <= 0.1, 0 refused, every final status within 5 s, peak <= 150 MiB): "
+          + ("met" if met else "NOT met"))
+    return 0 if met else 1
 
 
 def main() -> int:
@@ -191,8 +316,16 @@ def main() -> int:
         help="a PostgreSQL server (postgresql+psycopg://user@host:5432/postgres) to compare with SQLite on; "
         "each run gets a database of its own there, dropped after it",
     )
+    parser.add_argument(
+        "--real-github",
+        action="store_true",
+        help="instead: a burst of 2,000 events against GitHub's limits, the connector as shipped",
+    )
+    parser.add_argument("--gap", type=float, default=4.0, help="with --real-github: seconds between commits")
     args = parser.parse_args()
     try:
+        if args.real_github:
+            return run_real(args.gap, args.senders)
         return bench(args)
     except FluxgateError as err:
         said = str(err).replace("FLUXGATE_DATABASE_URL:", "--database-url:")  # the store names its setting
@@ -264,3 +397,4 @@ def bench(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -10,17 +10,19 @@ acknowledged:
   b. kill -9 of the processing process only; the HTTP process goes on acknowledging and is expected to
      notice and start another by itself.
 The stream: every event a different Kustomization, Progressing with a change set; runs of 50 share a
-cluster (dev-eu, staging-eu, prod-eu, prod-us of the example app) and a commit, so besides a commit
-status per event the connector creates a Deployment per (environment, commit) and moves it to
-in_progress.
+cluster (dev-eu, staging-eu, prod-eu, prod-us of the example app) and a commit, so the connector keeps
+a commit status per (commit, cluster) that counts the run's objects ("k of 50 ready"), and creates a
+Deployment per (environment, commit) and moves it to in_progress.
 
 Printed per scenario, from the emulated GitHub's request log, beside the targets:
 - acked: events answered 2xx;
-- lost (target 0): acknowledged events whose commit status had not reached GitHub when the drain ended;
+- lost (target 0): acknowledged events that the last commit status of their (commit, cluster) at GitHub
+  does not count when the drain ended;
   "drain" says how it ended: every status arrived, none new for --stall seconds (stuck), or cut off
   --drain seconds after the last acknowledgement (statuses still arriving: slow rather than stuck);
 - repeated (target 0): side effects GitHub carried out more than once, each extra POST counting one:
-  commit statuses with the same (sha, context, state), Deployments with the same (environment, sha),
+  commit statuses with the same (sha, context, state, description), Deployments with the same
+  (environment, sha),
   deployment statuses with the same (deployment, state); "across kill" counts those whose first copy
   came from the killed process and the repeat from its successor (copies from one process are a race
   inside it, not the crash);
@@ -57,9 +59,10 @@ import aiohttp
 import httpx
 from common import (
     CONFIG,
-    REPO,
+    commits,
     connector_command,
     connector_env,
+    descendants,
     flux_event,
     signed,
     start_connector,
@@ -67,7 +70,7 @@ from common import (
 )
 
 from fluxgate.connector.reconcile_flux import status_context
-from fluxgate.sandbox.github import Emulator, free_port
+from fluxgate.sandbox.github import free_port
 
 CLUSTERS = [("dev", "dev-eu"), ("staging", "staging-eu"), ("prod", "prod-eu"), ("prod", "prod-us")]
 RUN = 50  # consecutive events sharing a cluster and a commit
@@ -90,27 +93,20 @@ class Event:
     body: bytes
 
     @property
-    def status(self) -> tuple[str, str, str]:
-        """The commit status GitHub should get for it, once: (sha, context, state)."""
-        return self.sha, self.context, "pending"
+    def target(self) -> tuple[str, str]:
+        """The commit status that counts it: (sha, context)."""
+        return self.sha, self.context
+
+
+def counted(description: str) -> int:
+    """How many objects a cluster's commit status counts: `k of N ready…`, `All N ready…`, else one."""
+    found = re.match(r"(?:\d+ of (\d+)|All (\d+)) ", description or "")
+    return int(found[1] or found[2]) if found else 1
 
 
 def event(name: str, sha: str, env: str, cluster: str, message: str | None = None) -> Event:
-    context = status_context(env, cluster, "Kustomization", name)
+    context = status_context(env, cluster)
     return Event(context, sha, flux_event(name, sha, env, cluster, message=message))
-
-
-def commits(data: Path, count: int) -> list[str]:
-    """The manifests repository with `count` commits on main, written before the emulator serves it."""
-    emulator = Emulator(data)
-    try:
-        emulator.create_repo(REPO)
-        return [
-            emulator.commit_files(REPO, "main", {"revision.txt": f"{n}\n"}, f"Release {n}", "fluxgate-bot")
-            for n in range(count)
-        ]
-    finally:
-        emulator.close()
 
 
 def stream(count: int, shas: list[str]) -> list[Event]:
@@ -137,13 +133,17 @@ class RequestLog:
         return self.records
 
     def statuses(self) -> list[dict[str, Any]]:
-        """Commit statuses GitHub set (201), each with its `key`: (sha, context, state)."""
+        """Commit statuses GitHub set (201), each with its `target`: (sha, context)."""
         out = []
         for r in self.records:
             found = _STATUS.search(r["path"]) if r["method"] == "POST" and r["status"] == 201 else None
             if found:
-                out.append({**r, "key": (found["sha"], r.get("context"), r.get("state"))})
+                out.append({**r, "target": (found["sha"], r.get("context"))})
         return out
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Per (sha, context), how many objects its last status at GitHub counts."""
+        return {r["target"]: counted(r.get("description") or "") for r in self.statuses()}
 
 
 def side_effects(records: list[dict[str, Any]]) -> dict[str, dict[Any, list[dict[str, Any]]]]:
@@ -157,7 +157,7 @@ def side_effects(records: list[dict[str, Any]]) -> dict[str, dict[Any, list[dict
         if r["method"] != "POST" or r["status"] != 201:
             continue
         if found := _STATUS.search(r["path"]):
-            kinds["statuses"][found["sha"], r.get("context"), r.get("state")].append(r)
+            kinds["statuses"][found["sha"], r.get("context"), r.get("state"), r.get("description")].append(r)
         elif _DEPLOYMENTS.search(r["path"]):
             kinds["deployments"][r.get("environment"), r.get("sha")].append(r)
         elif found := _DEPLOYMENT_STATUS.search(r["path"]):
@@ -175,15 +175,6 @@ def repeats(records: list[dict[str, Any]], killed: set[str]) -> tuple[list[int],
             if any(p["client"] in killed for p in posts):
                 across += sum(1 for p in posts if p["client"] not in killed)
     return extra, across
-
-
-def descendants(pid: int) -> list[int]:
-    """Child processes of every thread of `pid` (the thread that starts a process is its parent)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):  # a thread that just ended
-            out += [int(child) for child in (task / "children").read_text().split()]
-    return out
 
 
 def command_line(pid: int) -> str:
@@ -328,7 +319,7 @@ def scenario(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         warm = event("warm-up", shas[0], "dev", "dev-eu", message="Health check in progress")
         asyncio.run(send(url, [warm], 1, 0, kill))
         deadline = time.monotonic() + 60
-        while not any(r["key"] == warm.status for r in requests.statuses()):
+        while not any(r["target"] == warm.target for r in requests.statuses()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the warm-up event's status never reached GitHub (logs: {work})")
             time.sleep(0.1)
@@ -337,10 +328,10 @@ def scenario(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         at = max(1, int(args.events * args.at))
         acked = asyncio.run(send(url, events, args.senders, at, kill))
         sent = time.monotonic()
-        wanted = {events[i].status for i in acked}
-        arrived: set[Any] = set()
+        wanted = Counter(events[i].target for i in acked)
+        arrived: dict[tuple[str, str], int] = {}
         news, drained = sent, "all arrived"
-        while not wanted <= arrived:
+        while any(arrived.get(target, 0) < n for target, n in wanted.items()):
             if time.monotonic() - news >= args.stall:
                 drained = f"stalled {args.stall:.0f} s"
                 break
@@ -349,12 +340,12 @@ def scenario(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 break
             time.sleep(0.5)
             requests.refresh()
-            now = {r["key"] for r in requests.statuses()}
-            if len(now) != len(arrived):
+            now = requests.counts()
+            if now != arrived:
                 news, arrived = time.monotonic(), now
         records = requests.refresh()
         statuses = requests.statuses()
-        arrived = {r["key"] for r in statuses}
+        arrived = requests.counts()
         # The killed processes' connections: those answered before the kill, and any carrying a single
         # answer (one the killed process opened just before the kill, its request still in flight; the
         # new process's connections carry many).
@@ -369,7 +360,7 @@ def scenario(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
             ready = min((t for t in acked.values() if t > crash.back), default=crash.back)
         return {
             "acked": len(acked),
-            "lost": len(wanted - arrived),
+            "lost": sum(max(0, n - arrived.get(target, 0)) for target, n in wanted.items()),
             "repeated": extra,
             "across": across,
             "back": min(fresh) - ready if fresh else None,

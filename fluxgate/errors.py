@@ -32,11 +32,13 @@ FluxgateError
 │   └── DemoFailed                 (sandbox.demo) the demo's story did not end as told
 └── RetryableError                 transient: try again after `retry_after` seconds
     ├── GitHubUnavailable          (github.errors) 5xx, 429, rate limits, timeouts, connection errors
+    │   ├── GitHubRateLimited      (github.errors) a rate limit refused it; retry_after is GitHub's ask
     │   └── RateLimitWait          (github.errors) GitHub asks for a longer wait than we block for
     ├── PrefectUnavailable         the Prefect server does not answer
     ├── EngineUnreachable          (stage.container) no Docker engine answers
     ├── KubeReadError              (connector.kube) a cluster's API server could not be asked
-    └── EffectBusy                 (connector.effects) another worker is making the same GitHub change
+    ├── EffectBusy                 (connector.effects) another worker is making the same GitHub change
+    └── BudgetWait                 (connector.budget) the GitHub write budget is spent for now
 ```
 
 Third-party exceptions are converted at the boundary where they arise (`raise ... from exc`), so

@@ -86,8 +86,14 @@ def create_app(
     on_start: Callable[[], None] | None = None,
     on_stop: Callable[[], None] | None = None,
     insecure: bool = False,
+    collectors: tuple[Any, ...] = (),
 ) -> Starlette:
     intake = Intake(store, on_stored=wake)
+    from prometheus_client import CollectorRegistry
+
+    shared = CollectorRegistry(auto_describe=False)  # read from the store at each scrape
+    for collector in collectors:
+        shared.register(collector)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -209,7 +215,8 @@ def create_app(
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the worker process counts too
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) + await run_in_threadpool(generate_latest, shared)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def deliveries(request: Request) -> Response:
         wanted = request.query_params.get("state")
@@ -219,6 +226,7 @@ def create_app(
         return JSONResponse(
             {
                 "counts": await run_in_threadpool(store.counts),
+                "writes": await run_in_threadpool(store.outbox_counts),
                 "deliveries": await run_in_threadpool(store.listing, state),
             }
         )

@@ -34,8 +34,9 @@ class AutoMerger:
         metrics: Metrics,
         retry_every: float = 60.0,
         clock: Callable[[], float] = time.time,
+        spend: Callable[[], None] = lambda: None,
     ) -> None:
-        self.store, self.github, self.metrics = store, github, metrics
+        self.store, self.github, self.metrics, self.spend = store, github, metrics, spend
         self.facts = Facts(store)
         self.retry_every, self.clock = retry_every, clock
 
@@ -54,9 +55,10 @@ class AutoMerger:
         """Try the merge of `pr` for the waiting run; one line when something happened."""
         if not self._due(run_id, pr.repo, automerge.head_sha):
             return []
-        self.metrics.github_calls.labels("merge").inc()
         gateway = self.github()
         try:
+            self.spend()  # a merge is a write GitHub counts: from the write budget, as a verdict
+            self.metrics.github_calls.labels("merge").inc()
             sha = gateway.merge(pr.repo, pr.number, automerge.method, expected_head=automerge.head_sha)
         except (GitHubNotMergeable, GitHubRejected):
             # Required checks still pending, or the head moved; or an earlier try merged it and its

@@ -21,9 +21,11 @@ from starlette.applications import Starlette
 from fluxgate.config import load_config
 from fluxgate.connector.app import create_app
 from fluxgate.connector.automerge import AutoMerger
+from fluxgate.connector.budget import WriteBudget, credential_id
 from fluxgate.connector.effects import Effects
 from fluxgate.connector.kube import KubeReader
-from fluxgate.connector.metrics import Metrics
+from fluxgate.connector.metrics import Metrics, OutboxCollector
+from fluxgate.connector.outbox import Outbox
 from fluxgate.connector.readiness import Check, GitHubAccess, prefect_reachable
 from fluxgate.connector.reconcile_flux import FluxReconciler
 from fluxgate.connector.reconcile_github import GitHubReconciler
@@ -41,6 +43,13 @@ from fluxgate.github import GitHubGateway
 __all__ = ["Connector", "Processing", "describe", "run_processing"]
 
 log = logging.getLogger(__name__)
+
+REPORTS_KEPT = 7 * 24 * 3600.0  # seconds a commit's per-object reports are kept after the last one
+
+
+def budget_credential(settings: ConnectorSettings) -> str:
+    """Whose write budget this is: the GitHub credential's id (or a placeholder without access)."""
+    return credential_id(settings.github) if settings.github is not None else "none"
 
 
 def _die_with_parent() -> None:
@@ -62,7 +71,20 @@ class Processing:
         self.metrics = metrics
         self._local = threading.local()
         self.effects = Effects(self.store, lease=settings.lease)
-        self.flux = FluxReconciler(self.store, self.router, self._github, self.metrics, self.effects)
+        self.budget = WriteBudget(self.store, budget_credential(settings), settings.github_write_limits)
+        self.outbox = Outbox(
+            self.store,
+            self.budget,
+            self.metrics,
+            threads=settings.writers,
+            settle=settings.write_settle,
+            max_hold=settings.write_max_hold,
+            lease=settings.lease,
+            max_attempts=settings.max_attempts,
+        )
+        self.flux = FluxReconciler(
+            self.store, self.router, self._github, self.metrics, self.effects, self.outbox
+        )
         self.github_events = GitHubReconciler(
             self.store,
             self._github if settings.github is not None else None,
@@ -92,7 +114,11 @@ class Processing:
             kube=self.kube,
             wake=self.worker.wake,
         )
-        automerger = AutoMerger(self.store, self._github, self.metrics) if settings.github else None
+        automerger = (
+            AutoMerger(self.store, self._github, self.metrics, spend=lambda: self.budget.spend(0))
+            if settings.github
+            else None
+        )
         self.resumer = Resumer(self.store, self.router, self.flux, self.metrics, self.watchdog, automerger)
 
     def _github(self) -> GitHubGateway:
@@ -118,6 +144,7 @@ class Processing:
         self._beating = threading.Thread(target=self._beat_loop, name="connector-heartbeat", daemon=True)
         self._beating.start()
         self.worker.start()
+        self.outbox.start()
         if os.environ.get("PREFECT_API_URL"):
             self._sweeper = threading.Thread(target=self._sweep_loop, name="connector-resume", daemon=True)
             self._sweeper.start()
@@ -125,6 +152,7 @@ class Processing:
     def _beat(self) -> None:
         """Say this replica is alive, and hand back the claims of replicas that stopped saying so."""
         self.store.beat()
+        self.store.prune_reports(REPORTS_KEPT)
         dead = self.store.release_orphans(self.settings.orphan_after)
         if dead:
             log.warning("replica(s) %s silent for %.0f s: their claims are released", ", ".join(dead),
@@ -149,6 +177,7 @@ class Processing:
     def stop(self) -> None:
         self._sweeping.set()
         self.worker.stop()
+        self.outbox.stop()
         if self._sweeper is not None:  # a sweep in progress ends within its Prefect and GitHub timeouts
             self._sweeper.join(timeout=30)
         if self._beating is not None:
@@ -178,6 +207,7 @@ def run_processing(settings: ConnectorSettings, worker_id: str, ready: Any = Non
         os.nice(10)
     signal.sigwait(stop_signals)
     processing.worker.stop(grace=5.0)
+    processing.outbox.stop(grace=5.0)
     processing.store.close()
     # Deliveries still in flight stay claimed in the store and are taken up again at the next start
     # (as after a crash); waiting for their GitHub retries would hold a shutdown for minutes.
@@ -191,7 +221,8 @@ def describe(settings: ConnectorSettings, router: Router) -> str:
     store = describe_store(settings.database_url or sqlite_url(settings.data_dir))
     signatures = "OFF (--insecure: unsigned deliveries are accepted)" if settings.missing_keys() else "on"
     github = settings.github
-    access = f"{github.api_url} as {github.identity}" if github else "not configured"
+    budget = ", ".join(f"{n}/{w:g}s" for n, w in settings.github_write_limits)
+    access = f"{github.api_url} as {github.identity}, writes <= {budget}" if github else "not configured"
     return (
         f"fluxgate connector: apps {apps or 'none'}; store {store}; signatures {signatures}; GitHub {access}"
     )
@@ -233,6 +264,12 @@ class Connector:
             on_stop=self.stop,
             ready_checks=tuple(checks),
             insecure=bool(missing),
+            collectors=(
+                OutboxCollector(
+                    self.store,
+                    WriteBudget(self.store, budget_credential(settings), settings.github_write_limits),
+                ),
+            ),
         )
 
     def describe(self) -> str:

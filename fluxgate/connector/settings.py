@@ -9,10 +9,12 @@ it run without them, loudly. GitHub access uses the gateway's settings under `FL
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from fluxgate.connector.budget import GITHUB_LIMITS, parse_limits
 from fluxgate.errors import SettingsError
 from fluxgate.github import GitHubSettings
 
@@ -60,9 +62,24 @@ class ConnectorSettings(BaseSettings):
     start_wait: float = Field(
         15.0, ge=0, description="At start, how long acknowledging waits for processing to run"
     )
+    github_write_limits: Annotated[tuple[tuple[int, float], ...], NoDecode] = Field(
+        GITHUB_LIMITS,
+        description="Content-creating writes allowed per credential, WRITES/SECONDS windows "
+        "(`80/60,500/3600`: GitHub's documented secondary limits); every replica shares them",
+    )
+    writers: int = Field(4, ge=1, le=32, description="Threads making GitHub writes from the outbox")
+    write_settle: float = Field(
+        1.0, ge=0, description="A write waits until its target is quiet this long (newer states replace it)"
+    )
+    write_max_hold: float = Field(10.0, ge=0, description="…but is sent this long after it was first wanted")
     kubeconfig: Path | None = Field(
         None, description="Contexts named like the clusters let the watchdog read Flux objects directly"
     )
+
+    @field_validator("github_write_limits", mode="before")
+    @classmethod
+    def _limits(cls, value: object) -> object:
+        return parse_limits(value) if isinstance(value, str) else value
 
     def missing_keys(self) -> list[str]:
         """The signature settings that are not set (the connector refuses to start without them)."""

@@ -65,6 +65,7 @@ __all__ = [
     "ObjectState",
     "Source",
     "Store",
+    "Write",
     "clean_text",
     "create_database",
     "describe_store",
@@ -160,6 +161,78 @@ objects = Table(
     Column("message", Text, nullable=False),
     Column("event_time", Float, nullable=False),
 )
+
+
+# Every object's newest report at each revision: what a commit's status for one cluster is made of.
+# `objects` keeps only the latest revision, so a commit that one object has already moved past would
+# lose that object's verdict (a failure, say) there.
+reports = Table(
+    "reports",
+    metadata,
+    Column("key", String(255), primary_key=True),  # app/env/cluster/kind/namespace/name@sha, fitted
+    Column("app", Text, nullable=False),
+    Column("env", Text, nullable=False),
+    Column("cluster", Text, nullable=False),
+    Column("revision", String(64), nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("event_time", Float, nullable=False),
+    Column("at", Float, nullable=False, index=True),  # when it was stored: old reports are pruned by it
+)
+
+
+# GitHub writes wanted and not yet made, one row per target (a commit status of one sha and context, a
+# Deployment): a newer state replaces the row's body, so a burst of events costs one write per target,
+# the newest. `rank` orders them when the write budget is short (0 verdicts, 1 progress, 2 wording).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("first_wanted", Float, nullable=False),
+    Column("wanted_at", Float, nullable=False),
+    Column("not_before", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Float),
+    Column("failed", Text),  # why GitHub refused it for good; kept (and counted), not sent again
+)
+
+
+# The content-creating writes made per GitHub credential, for the budget every replica shares
+# (GitHub's secondary limits count per user or installation), and a pause GitHub itself asked for.
+writes = Table(
+    "writes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("credential", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),
+)
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("credential", String(64), primary_key=True),
+    Column("paused_until", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Write:
+    """A GitHub write taken from the outbox: `version` says which body was sent."""
+
+    key: str
+    kind: str
+    body: str
+    rank: int
+    version: int
+    attempts: int
 
 
 _WIDENED = ("app", "env", "cluster", "kind", "namespace", "name", "revision", "reason")
@@ -349,12 +422,14 @@ class Store:
             if self._sqlite
             else deliveries.c.claimed_by == self.worker_id
         )
+        writing = outbox.c.claimed_by.is_not(None) if self._sqlite else outbox.c.claimed_by == self.worker_id
         with self._tx() as conn:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.state == DeliveryState.PENDING, held)
                 .values(claimed_by=None, claimed_until=None)
             )
+            conn.execute(update(outbox).where(writing).values(claimed_by=None, claimed_until=None))
         self.release_effect_claims(None if self._sqlite else f"{self.worker_id}:")
 
     def beat(self) -> None:
@@ -389,6 +464,8 @@ class Store:
                 .where(deliveries.c.state == DeliveryState.PENDING, deliveries.c.claimed_by.in_(dead))
                 .values(claimed_by=None, claimed_until=None)
             )
+            released = {"claimed_by": None, "claimed_until": None}
+            conn.execute(update(outbox).where(outbox.c.claimed_by.in_(dead)).values(**released))
             for worker in dead:
                 conn.execute(
                     update(claims)
@@ -625,6 +702,190 @@ class Store:
         with self.engine.connect() as conn:
             rows = [{k: v for k, v in row._mapping.items() if k != "key"} for row in conn.execute(query)]
         return [ObjectState(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows]
+
+    def record_report(self, state: ObjectState, key: str) -> None:
+        """Keep the object's newest report at its revision (`key` names the object)."""
+        if state.revision is None:
+            return
+        values = {
+            "key": fit_key(f"{key}@{state.revision}"),
+            **{k: v for k, v in state.__dict__.items()},
+            "at": time.time(),
+        }
+        statement = self._dialect().insert(reports).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={k: v for k, v in values.items() if k != "key"},
+            where=reports.c.event_time <= state.event_time,
+        )
+        with self._tx() as conn:
+            conn.execute(statement)
+
+    def reports_at(self, app: str, env: str, cluster: str, revision: str) -> list[ObjectState]:
+        """Every object's newest report at `revision` in one cluster."""
+        query = select(reports).where(
+            reports.c.revision == revision,
+            reports.c.app == app,
+            reports.c.env == env,
+            reports.c.cluster == cluster,
+        )
+        with self.engine.connect() as conn:
+            rows = [
+                {k: v for k, v in row._mapping.items() if k not in ("key", "at")}
+                for row in conn.execute(query)
+            ]
+        return [ObjectState(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows]
+
+    def prune_reports(self, older_than: float) -> int:
+        """Forget reports stored more than `older_than` seconds ago (a commit's verdict is posted by then)."""
+        with self._tx() as conn:
+            return int(conn.execute(delete(reports).where(reports.c.at < time.time() - older_than)).rowcount)
+
+    # -- GitHub writes: the outbox and the budget -----------------------------------------------
+    def _dialect(self) -> Any:
+        return sqlite if self._sqlite else postgresql
+
+    def want_write(self, key: str, kind: str, body: str, rank: int) -> bool:
+        """Queue the write for `key`, replacing one not made yet; True when it replaced one (coalesced)."""
+        now = time.time()
+        statement = (
+            self._dialect()
+            .insert(outbox)
+            .values(
+                key=fit_key(key), kind=kind, body=body, rank=rank, version=1, first_wanted=now,
+                wanted_at=now, not_before=now, attempts=0,
+            )
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={
+                    "kind": kind, "body": body, "rank": rank, "version": outbox.c.version + 1,
+                    "wanted_at": now, "not_before": now, "attempts": 0, "failed": None,
+                },
+            )
+            .returning(outbox.c.version)
+        )  # fmt: skip
+        with self._tx() as conn:
+            return int(conn.execute(statement).scalar_one()) > 1
+
+    def take_write(self, lease: float, settle: float, max_hold: float) -> Write | None:
+        """The next write to make, claimed for `lease` seconds: verdicts first, then oldest first; a
+        write waits until its target has been quiet for `settle` seconds (newer states replace it
+        meanwhile), or `max_hold` seconds after it was first wanted."""
+        now = time.time()
+        due = (
+            select(outbox.c.key)
+            .where(outbox.c.failed.is_(None), outbox.c.not_before <= now)
+            .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+            .where((outbox.c.wanted_at <= now - settle) | (outbox.c.first_wanted <= now - max_hold))
+            .order_by(outbox.c.rank, outbox.c.first_wanted)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(outbox)
+            .where(outbox.c.key.in_(due.scalar_subquery()))
+            .values(claimed_by=self.worker_id, claimed_until=now + lease)
+            .returning(
+                outbox.c.key, outbox.c.kind, outbox.c.body, outbox.c.rank, outbox.c.version, outbox.c.attempts
+            )
+        )
+        with self._tx() as conn:
+            row = conn.execute(statement).first()
+        return None if row is None else Write(*row)
+
+    def wrote(self, write: Write) -> None:
+        """`write` reached GitHub: forget it, unless a newer state replaced it meanwhile (then send that)."""
+        with self._tx() as conn:
+            gone = conn.execute(
+                delete(outbox).where(outbox.c.key == write.key, outbox.c.version == write.version)
+            ).rowcount
+            if not gone:
+                conn.execute(update(outbox).where(outbox.c.key == write.key).values(claimed_until=None))
+
+    def write_later(self, write: Write, delay: float) -> None:
+        """Try `write` again in `delay` seconds (a newer state replacing it is due at once)."""
+        self._unclaim(write, not_before=time.time() + delay, attempts=write.attempts + 1)
+
+    def write_failed(self, write: Write, why: str) -> None:
+        """GitHub refused `write` for good: keep it with why, never send it again (a newer state may)."""
+        self._unclaim(write, failed=clean_text(why, 1000))
+
+    def _unclaim(self, write: Write, **values: Any) -> None:
+        """Release `write`'s claim, and set `values` on it unless a newer state replaced it."""
+        with self._tx() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.key == write.key, outbox.c.version == write.version)
+                .values(**values)
+            )
+            conn.execute(update(outbox).where(outbox.c.key == write.key).values(claimed_until=None))
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Writes waiting, by rank (`0`, `1`, `2`), and those GitHub refused (`failed`)."""
+        waiting = (
+            select(outbox.c.rank, func.count()).where(outbox.c.failed.is_(None)).group_by(outbox.c.rank)
+        )
+        failed = select(func.count()).select_from(outbox).where(outbox.c.failed.is_not(None))
+        with self.engine.connect() as conn:
+            counts = {str(rank): int(n) for rank, n in conn.execute(waiting)}
+            counts["failed"] = int(conn.execute(failed).scalar_one())
+        return counts
+
+    def spend_write(self, credential: str, limits: list[tuple[int, float]], share: float = 1.0) -> float:
+        """Take one write from `credential`'s budget, shared by every replica: 0.0 when taken, else the
+        seconds until one is free. `limits` are (writes, seconds) windows; a write of low rank may use
+        only `share` of each, so verdicts always find room."""
+        now = time.time()
+        longest = max(window for _, window in limits)
+        with self._tx() as conn:
+            conn.execute(
+                self._dialect()
+                .insert(budgets)
+                .values(credential=credential, paused_until=0.0)
+                .on_conflict_do_nothing(index_elements=["credential"])
+            )
+            paused = conn.execute(
+                select(budgets.c.paused_until).where(budgets.c.credential == credential).with_for_update()
+            ).scalar_one()
+            if paused > now:
+                return float(paused - now)
+            for count, window in limits:
+                allowed = max(1, int(count * share))
+                recent = (writes.c.credential == credential) & (writes.c.at > now - window)
+                made = conn.execute(select(func.count()).select_from(writes).where(recent)).scalar_one()
+                if made >= allowed:  # free once the allowed-th newest leaves the window
+                    newest_first = select(writes.c.at).where(recent).order_by(writes.c.at.desc())
+                    oldest_allowed = conn.execute(newest_first.offset(allowed - 1).limit(1)).scalar_one()
+                    return max(0.001, float(oldest_allowed) + window - now)
+            conn.execute(writes.insert().values(credential=credential, at=now))
+            conn.execute(delete(writes).where(writes.c.credential == credential, writes.c.at < now - longest))
+        return 0.0
+
+    def pause_writes(self, credential: str, seconds: float) -> None:
+        """GitHub asked to wait (`Retry-After`): no replica writes as `credential` for `seconds`."""
+        until = time.time() + seconds
+        statement = (
+            self._dialect()
+            .insert(budgets)
+            .values(credential=credential, paused_until=until)
+            .on_conflict_do_update(
+                index_elements=["credential"],
+                set_={"paused_until": until},
+                where=budgets.c.paused_until < until,
+            )
+        )
+        with self._tx() as conn:
+            conn.execute(statement)
+
+    def writes_in(self, credential: str, window: float) -> int:
+        """Writes `credential` made in the last `window` seconds."""
+        query = (
+            select(func.count())
+            .select_from(writes)
+            .where(writes.c.credential == credential, writes.c.at > time.time() - window)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     # -- observing ------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

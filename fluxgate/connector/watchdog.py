@@ -6,8 +6,9 @@ event that was lost; GitHub webhooks get lost too. For a run paused longer than
 
 - `await-flux*`: each cluster of the environment is read directly: the Kustomization/HelmRelease
   status through the Kubernetes API when the connector's kubeconfig has a context named like the
-  cluster, else the commit statuses on the head of the environment's branch (those fluxgate posted,
-  or those Flux's own `github` provider posted, `<kind>/<name>[/<id>]`). What is seen becomes a
+  cluster, else the commit statuses on the head of the environment's branch (fluxgate's own per
+  cluster, `fluxgate/<env>/<cluster>`, said of each of its objects; or those Flux's own `github`
+  provider posted per object, `<kind>/<name>[/<id>]`). What is seen becomes a
   Flux event in real format (reported by `fluxgate-watchdog`), stored and processed like one that
   came over HTTP: statuses, Deployment and resume follow as if the event had arrived.
 - `await-merge*`: the PR is read through the gateway; a closed PR is kept as the merge fact the
@@ -114,7 +115,7 @@ def event_from_object(
 
 
 def _context_matches(context: str, env: Environment, cluster: Cluster, kind: str, name: str) -> bool:
-    if context == status_context(env.name, cluster.name, kind, name):
+    if context == status_context(env.name, cluster.name):  # fluxgate's own: the cluster's verdict
         return True
     # Flux's github provider: `<kind>/<name>/<provider id>`, or whatever commitStatusExpr makes of it.
     parts = context.split("/")

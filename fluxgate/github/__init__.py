@@ -10,6 +10,7 @@ from fluxgate.github.errors import (
     GitHubForbidden,
     GitHubNotFound,
     GitHubNotMergeable,
+    GitHubRateLimited,
     GitHubRejected,
     GitHubUnavailable,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "GitHubGateway",
     "GitHubNotFound",
     "GitHubNotMergeable",
+    "GitHubRateLimited",
     "GitHubRejected",
     "GitHubSettings",
     "GitHubUnavailable",

@@ -9,6 +9,7 @@ PermanentError
 └── GitHubNotMergeable     405: reviews missing, checks failing, or a merge conflict
 RetryableError
 └── GitHubUnavailable      5xx, 429 or rate limits after retries, timeouts, connection errors
+    ├── GitHubRateLimited  a primary or secondary rate limit refused it; `retry_after` is GitHub's ask
     └── RateLimitWait      GitHub asks for a longer wait than the retry policy blocks for
 ```
 PyGithub, requests and urllib3 exceptions are converted here and nowhere else (`calling()`).
@@ -16,6 +17,7 @@ PyGithub, requests and urllib3 exceptions are converted here and nowhere else (`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +32,7 @@ __all__ = [
     "GitHubForbidden",
     "GitHubNotFound",
     "GitHubNotMergeable",
+    "GitHubRateLimited",
     "GitHubRejected",
     "GitHubUnavailable",
     "RateLimitWait",
@@ -65,6 +68,11 @@ class GitHubUnavailable(RetryableError):
     """GitHub did not answer usefully after retries; try again after `retry_after` seconds."""
 
 
+class GitHubRateLimited(GitHubUnavailable):
+    """A rate limit refused the request (nothing was done); `retry_after` is when GitHub said to come
+    back: whoever shares the credential should wait too."""
+
+
 class RateLimitWait(GitHubUnavailable):
     """Raised inside the retry policy when GitHub asks for a longer wait than we are willing to block
     (`calling()` names the operation and repo)."""
@@ -98,17 +106,31 @@ def github_message(data: Any) -> str:
     return " ".join(message.split())
 
 
+def _asked_wait(headers: Any) -> float:
+    """Seconds GitHub asked to wait: `Retry-After`, else until `X-RateLimit-Reset`, else a minute
+    (GitHub's advice for a secondary limit without either)."""
+    headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    after = headers.get("retry-after", "")
+    if after.isdigit():
+        return float(after)
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        return max(1.0, int(reset) - time.time())
+    return 60.0
+
+
 def convert(exc: Exception, operation: str, repo: str) -> Exception:
     where = f"GitHub {operation} on {repo}"
     if isinstance(exc, RateLimitWait):
-        return GitHubUnavailable(f"{where}: rate limited; GitHub asks to wait {exc.wait:.0f} s", exc.wait)
+        return GitHubRateLimited(f"{where}: rate limited; GitHub asks to wait {exc.wait:.0f} s", exc.wait)
     if isinstance(exc, github.GithubException):
         status, said = exc.status, github_message(exc.data)
         detail = f" ({said})" if said else ""
         if status == 401:
             return GitHubAuthError(f"{where} failed: 401{detail}: {_CAUSE[401]}")
-        if status == 403 and isinstance(exc, github.RateLimitExceededException):
-            return GitHubUnavailable(f"{where}: rate limit exceeded{detail}", 60.0)
+        if status == 429 or (status == 403 and isinstance(exc, github.RateLimitExceededException)):
+            wait = _asked_wait(exc.headers)
+            return GitHubRateLimited(f"{where}: rate limit exceeded{detail}; retry in {wait:.0f} s", wait)
         if status == 403:
             return GitHubForbidden(f"{where} failed: 403{detail}: {_CAUSE[403]}")
         if status == 404:

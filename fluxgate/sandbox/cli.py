@@ -171,12 +171,26 @@ def github_command(
     record_bodies: Annotated[
         bool, typer.Option("--record-bodies", help="Keep answered JSON in the request log (benchmarks).")
     ] = False,
+    secondary_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secondary-limit",
+            help="COUNT/SECONDS: refuse a token's REST writes (POST, PATCH, PUT, DELETE) past COUNT in any "
+            "SECONDS, as GitHub's secondary rate limit does; repeat. `github`: GitHub's 80/60 and 500/3600.",
+        ),
+    ] = None,
+    secondary_limit_status: Annotated[
+        int | None,
+        typer.Option("--secondary-limit-status", help="403 (default, GitHub's usual answer) or 429."),
+    ] = None,
 ) -> None:
     """Serve the emulated GitHub REST API and git over HTTP until interrupted."""
     from fluxgate.sandbox.github import Emulator, serve
 
     if not (1 <= port <= 65535):
         raise UsageError(f"--port {port}: must be between 1 and 65535")
+    limits = _secondary_limits(secondary_limit or [])
+    status = _secondary_status(secondary_limit_status, limits)
     emulator = Emulator(data)
     try:
         for item in token or []:
@@ -193,4 +207,30 @@ def github_command(
     finally:
         emulator.close()
     typer.echo(f"GitHub emulator on http://{host}:{port} (data: {data})", err=True)
-    serve(data, host, port, latency=latency, record_bodies=record_bodies)
+    serve(data, host, port, latency=latency, record_bodies=record_bodies, secondary_limits=limits,
+          secondary_limit_status=status)
+
+
+def _secondary_limits(values: list[str]) -> list[tuple[int, float]] | None:
+    """The windows of every `--secondary-limit` (None without any: no secondary limits)."""
+    from fluxgate.sandbox.github.rate_limits import parse_secondary_limit
+
+    windows: list[tuple[int, float]] = []
+    for value in values:
+        try:
+            windows.extend(parse_secondary_limit(value))
+        except ValueError as exc:
+            raise UsageError(f"--secondary-limit {value}: {exc}") from None
+    return windows or None
+
+
+def _secondary_status(status: int | None, limits: list[tuple[int, float]] | None) -> int:
+    """`--secondary-limit-status`, checked: GitHub answers a secondary limit with 403 or 429, and the
+    status means nothing without a limit to answer."""
+    if status is None:
+        return 403
+    if status not in (403, 429):
+        raise UsageError(f"--secondary-limit-status {status}: must be 403 or 429")
+    if limits is None:
+        raise UsageError(f"--secondary-limit-status {status}: needs --secondary-limit")
+    return status

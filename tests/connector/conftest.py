@@ -306,11 +306,12 @@ class ConnectorProcess:
         return gw, outcome.pull_request.number
 
     def settle(self, timeout: float = 20) -> dict[str, Any]:
-        """Wait until nothing is pending; returns the deliveries listing."""
+        """Wait until no delivery is pending and no GitHub write waits; returns the deliveries listing."""
         deadline = time.monotonic() + timeout
         while True:
             listing = httpx.get(f"{self.url}/deliveries", timeout=5).json()
-            if not listing["counts"].get("pending"):
+            writing = sum(n for rank, n in listing["writes"].items() if rank != "failed")
+            if not listing["counts"].get("pending") and not writing:
                 return listing
             assert time.monotonic() < deadline, listing
             time.sleep(0.05)
@@ -355,6 +356,7 @@ def connector(
         "FLUXGATE_FLUX_HMAC_KEY": FLUX_KEY,
         "FLUXGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "FLUXGATE_BACKOFF": "0.1",
+        "FLUXGATE_WRITE_SETTLE": "0.1",
     }
     process = ConnectorProcess(
         f"http://127.0.0.1:{port}", tmp_path / "data", config, manifests_repo, env, port,
@@ -395,7 +397,7 @@ def make_processing(
                 data_dir=tmp_path / "data",
                 configs=[config],
                 github={"api_url": github.url, "token": TOKEN, "min_write_interval": 0},
-                **settings,
+                **{"write_settle": 0.0, **settings},
             ),
             Metrics(),
         )
@@ -412,6 +414,12 @@ def make_processing(
 @pytest.fixture
 def processing(make_processing: Callable[..., Processing]) -> Processing:
     return make_processing()
+
+
+def drain_writes(processing: Processing) -> None:
+    """Make every GitHub write the outbox holds (its threads are not started in these tests)."""
+    while processing.outbox.run_once() == 0.0:
+        pass
 
 
 def kustomization_event(

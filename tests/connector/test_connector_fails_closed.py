@@ -118,7 +118,7 @@ def test_the_start_line_names_the_store_and_access_but_no_secret(
     line = describe(settings, Router([load_config(SHOP)]))
     assert line == (
         f"fluxgate connector: apps shop ({SHOP}); store postgresql db.internal:5433/connector; "
-        f"signatures on; GitHub {github.url} as token"
+        f"signatures on; GitHub {github.url} as token, writes <= 80/60s, 500/3600s"
     )
     for secret in ("db-pa55word", "flux-key-value", "webhook-secret-value", TOKEN):
         assert secret not in line
@@ -182,3 +182,23 @@ def test_replicas_sharing_a_data_folder_keep_each_others_metrics(tmp_path: Path)
     finally:
         live.kill()
         live.wait()
+
+
+@pytest.mark.parametrize(
+    ("limits", "said"),
+    [
+        ("80", "FLUXGATE_GITHUB_WRITE_LIMITS: Value error, '80' is not WRITES/SECONDS, e.g. 80/60,500/3600"),
+        ("80/60,0/3600", "FLUXGATE_GITHUB_WRITE_LIMITS: Value error, '0/3600' is not WRITES/SECONDS"),
+    ],
+)
+def test_a_write_budget_it_cannot_read_is_one_line(tmp_path: Path, limits: str, said: str) -> None:
+    result = subprocess.run(
+        [str(FLUXGATE), "connector", "--config", str(SHOP), "--data", str(tmp_path),
+         "--port", str(free_port())],
+        env=_environment(FLUXGATE_FLUX_HMAC_KEY="k", FLUXGATE_WEBHOOK_SECRET="s",
+                         FLUXGATE_GITHUB_WRITE_LIMITS=limits),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {said}"), result.stderr

@@ -33,7 +33,7 @@ def test_events_accepted_before_a_kill_9_are_processed_after_restart(
     connector.start()
     connector.settle(timeout=60)
     posted = {s.context for s in github.emulator.state.repos[connector.repo].statuses}
-    assert posted == {f"fluxgate/{env}/{cluster}/kustomization/shop" for env, cluster in clusters}
+    assert posted == {f"fluxgate/{env}/{cluster}" for env, cluster in clusters}
 
 
 @pytest.mark.connector_process  # the worker process's retries, counted at the HTTP process's /metrics
@@ -48,7 +48,7 @@ def test_github_outages_are_retried_until_the_status_lands(
     connector.settle(timeout=60)
     assert [s.state for s in github.emulator.state.repos[connector.repo].statuses] == ["pending"]
     metrics = httpx.get(f"{connector.url}/metrics", timeout=5).text
-    assert 'fluxgate_connector_retries_total{source="flux"}' in metrics
+    assert 'fluxgate_connector_github_write_retries_total{kind="status"} 2.0' in metrics
     assert (
         'fluxgate_connector_events_total{kind="Kustomization",reason="Progressing",source="flux"} 1.0'
         in metrics

@@ -120,10 +120,10 @@ def test_flux_health_became_commit_statuses_on_the_merged_commits(github: httpx.
         return {s["context"]: s["state"] for s in mine}
 
     assert contexts("Deploy shop 1.0.0 to prod", "prod") == {
-        "fluxgate/prod/prod-eu/kustomization/shop": "success",
-        "fluxgate/prod/prod-us/kustomization/shop": "success",
+        "fluxgate/prod/prod-eu": "success",
+        "fluxgate/prod/prod-us": "success",
     }
-    staging = "fluxgate/staging/staging-eu/kustomization/shop"
+    staging = "fluxgate/staging/staging-eu"
     assert contexts("Deploy shop 1.1.0 to staging", "staging") == {staging: "failure"}
     assert contexts("Roll back shop in staging to 1.0.0 (from 1.1.0)", "staging") == {staging: "success"}
 

@@ -42,7 +42,7 @@ def test_a_reviewed_merge_and_a_healthy_rollout_promote_the_release(stage: Stage
     assert statuses[0]["description"] == "shop@1.1.0 is live and verified"
     combined = {s["context"]: s["state"] for s in stage.api(f"/commits/{merge_sha}/status")["statuses"]}
     # Flux's progress per cluster, and the verification report (a status: token credentials)
-    assert combined == {"fluxgate/dev/dev-eu/kustomization/shop": "success", "fluxgate/verify/dev": "success"}
+    assert combined == {"fluxgate/dev/dev-eu": "success", "fluxgate/verify/dev": "success"}
 
     from fluxgate.prefect_api import connect
     from fluxgate.runs import stage_runs

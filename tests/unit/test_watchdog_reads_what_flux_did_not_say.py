@@ -95,7 +95,7 @@ def _combined(*statuses: tuple[str, str, str]) -> CombinedStatus:
 
 def test_commit_statuses_stand_for_the_clusters_they_name() -> None:
     combined = _combined(
-        ("fluxgate/prod/prod-eu/kustomization/shop", "success", "Ready: Applied revision"),
+        ("fluxgate/prod/prod-eu", "success", "Ready: Applied revision"),
         ("kustomization/shop/prod-us", "failure", "HealthCheckFailed: timeout waiting for web"),
         ("ci/build", "success", "not Flux"),
     )

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from fluxgate.sandbox.github.errors import ApiError, not_found, unprocessable
 from fluxgate.sandbox.github.http import Call, endpoint
+from fluxgate.sandbox.github.rate_limits import quota_key
 from fluxgate.sandbox.github.state import DeliveryRecord, HookRecord, TokenGrant, now
 from fluxgate.sandbox.github.views import iso
 from fluxgate.sandbox.github.webhooks import attempt_id
@@ -113,11 +114,12 @@ def installation_token(call: Call) -> tuple[int, Any]:
 
 
 def rate_limit(call: Call) -> tuple[int, Any]:
-    """`GET /rate_limit`: the emulator does not limit; it answers as GitHub does for a fresh hour.
-    Needs valid credentials (401 otherwise), which is what a connector's readiness check relies on."""
-    reset = int(now()) + 3600
-    core = {"limit": 5000, "used": 0, "remaining": 5000, "reset": reset}
-    return 200, {"resources": {"core": core, "search": {**core, "limit": 30, "remaining": 30}}, "rate": core}
+    """`GET /rate_limit`: the caller's primary quota, as the `X-RateLimit-*` headers report it (never
+    enforced; this request itself is not counted, as on GitHub). Needs valid credentials (401 otherwise),
+    which is what a connector's readiness check relies on."""
+    core = call.emulator.rate_limits.primary(quota_key(call.credential, ""))
+    search = {**core, "limit": 30, "used": 0, "remaining": 30}
+    return 200, {"resources": {"core": core, "search": search}, "rate": core}
 
 
 R = "/repos/{owner}/{repo}"

@@ -2,19 +2,35 @@
 
 `Emulator` owns the data folder (bare repositories under `repos/`, metadata in `state.json`),
 one lock that serialises all changes (requests run in a thread pool), the webhook dispatcher,
-the request log and injected faults. Endpoints live in the `api_*` modules.
+the request log, injected faults and rate limits. Endpoints live in the `api_*` modules.
+
+Rate limits (`rate_limits.py`): every REST answer but an injected fault's carries GitHub's primary
+`X-RateLimit-*` headers, counted per credential per hour (5000) but never enforced. `secondary_limits`
+turns on GitHub's secondary limits for content-creating requests, sliding windows per token:
+`Emulator(data, secondary_limits=[(80, 60.0), (500, 3600.0)])` is GitHub's documented rule
+(`GITHUB_SECONDARY_LIMITS`; `fluxgate sandbox github --secondary-limit github`). A POST, PATCH, PUT or
+DELETE to the REST API that would exceed a window is refused, before any fault or endpoint (latency
+still applies), with `secondary_limit_status` (403, GitHub's usual answer, or 429), GitHub's body
+`{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try
+again. ...", "documentation_url": ..., "status": "403"}` and `Retry-After` (whole seconds until the
+oldest write of the full window leaves it, at least 1); the refusal is logged in `requests` with its
+status and `rate_limited` set. Reads, git over HTTP and `/_sandbox` never count. `clock` (default
+`time.time`) is what the limits read: tests inject one to slide a window without sleeping through it.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxgate.github.limits import Window
 from fluxgate.sandbox.github.errors import ApiError, not_found
 from fluxgate.sandbox.github.gitrepo import GitRepo, Person
+from fluxgate.sandbox.github.rate_limits import Clock, RateLimits
 from fluxgate.sandbox.github.state import (
     App,
     HookRecord,
@@ -54,6 +70,7 @@ class RequestRecord:
     at: float = 0.0  # time.time() when the answer started
     client: str = ""  # the caller's host:port: tells one process's connections from another's
     swallowed: bool = False  # applied, but the caller got a `Fault.swallow` error instead of this answer
+    rate_limited: bool = False  # refused by a secondary rate limit (`Emulator(secondary_limits=...)`)
 
 
 @dataclass
@@ -79,8 +96,12 @@ class Fault:
 
 class Emulator:
     def __init__(self, data: Path, *, webhook_attempts: int = 3, webhook_backoff: float = 0.5,
-                 record_bodies: bool = False, latency: float = 0.0) -> None:
+                 record_bodies: bool = False, latency: float = 0.0,
+                 secondary_limits: Sequence[Window] | None = None, secondary_limit_status: int = 403,
+                 clock: Clock | None = None) -> None:
         self.latency = latency  # seconds added to every API answer, without holding the lock (benchmarks)
+        # GitHub's rate limits (module docstring); ValueError for a window or status GitHub would not use
+        self.rate_limits = RateLimits(secondary_limits, secondary_limit_status, clock)
         self.data = data
         (data / "repos").mkdir(parents=True, exist_ok=True)
         self._state_file = data / "state.json"

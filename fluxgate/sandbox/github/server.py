@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
+from fluxgate.github.limits import Window
 from fluxgate.sandbox.github.app import create_app
 from fluxgate.sandbox.github.emulator import Emulator
 from fluxgate.sandbox.serving import ThreadedServer, free_port
@@ -31,9 +33,11 @@ def start_in_thread(data: Path, port: int | None = None, **options: object) -> R
     return RunningEmulator(emulator, server.start())
 
 
-def serve(data: Path, host: str, port: int, latency: float = 0.0, record_bodies: bool = False) -> None:
+def serve(data: Path, host: str, port: int, latency: float = 0.0, record_bodies: bool = False,
+          secondary_limits: Sequence[Window] | None = None, secondary_limit_status: int = 403) -> None:
     """Serve until interrupted (`fluxgate sandbox github`)."""
-    emulator = Emulator(data, latency=latency, record_bodies=record_bodies)
+    emulator = Emulator(data, latency=latency, record_bodies=record_bodies, secondary_limits=secondary_limits,
+                        secondary_limit_status=secondary_limit_status)
     try:
         emulator.base_url = f"http://{host}:{port}"
         config = uvicorn.Config(
