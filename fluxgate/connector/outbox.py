@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,6 @@ class Outbox:
         self.max_attempts, self.poll = max_attempts, poll
         self.writers: dict[str, Writer] = {}
         self._stop = threading.Event()
-        self._wake = threading.Condition()
         self._running: list[threading.Thread] = []
 
     def register(self, kind: str, writer: Writer) -> None:
@@ -79,8 +79,9 @@ class Outbox:
     def stop(self, grace: float = 10.0) -> None:
         """Writes in flight end within their GitHub timeout; a claim left behind returns after the lease."""
         self._stop.set()
+        deadline = time.monotonic() + grace
         for thread in self._running:
-            thread.join(timeout=grace)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
