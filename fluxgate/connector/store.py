@@ -737,9 +737,12 @@ class Store:
         return [ObjectState(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows]
 
     def prune_reports(self, older_than: float) -> int:
-        """Forget reports stored more than `older_than` seconds ago (a commit's verdict is posted by then)."""
+        """Forget reports stored more than `older_than` seconds ago (a commit's verdict is posted by
+        then), and writes GitHub refused that long ago (kept to be looked at, not forever)."""
+        cutoff = time.time() - older_than
         with self._tx() as conn:
-            return int(conn.execute(delete(reports).where(reports.c.at < time.time() - older_than)).rowcount)
+            conn.execute(delete(outbox).where(outbox.c.failed.is_not(None), outbox.c.wanted_at < cutoff))
+            return int(conn.execute(delete(reports).where(reports.c.at < cutoff)).rowcount)
 
     # -- GitHub writes: the outbox and the budget -----------------------------------------------
     def _dialect(self) -> Any:

@@ -175,3 +175,21 @@ def test_limits_are_read_as_writes_per_seconds() -> None:
     for bad in ("80", "0/60", "80/0", "x/60", "80/60,"):
         with pytest.raises(ValueError, match="WRITES/SECONDS"):
             parse_limits(bad)
+
+
+def test_old_reports_and_old_refused_writes_are_pruned(store: Store) -> None:
+    from fluxgate.connector.flux_events import Outcome
+    from fluxgate.connector.store import ObjectState
+
+    state = ObjectState("shop", "dev", "dev-eu", "Kustomization", "flux-system", "shop", SHA1, Outcome.READY,
+                        "ReconciliationSucceeded", "Applied", 1.0)  # fmt: skip
+    store.record_report(state, "shop/dev/dev-eu/Kustomization/flux-system/shop")
+    store.want_write("refused", "status", _status("success"), 0)
+    write = store.take_write(lease=60, settle=0, max_hold=0)
+    assert write is not None
+    store.write_failed(write, "422 no commit found for SHA")
+    store.want_write("waiting", "status", _status("pending"), 1)
+    assert store.prune_reports(older_than=3600) == 0  # all recent: nothing goes
+    assert store.prune_reports(older_than=-1) == 1  # all "old": the report and the refused write go
+    assert store.reports_at("shop", "dev", "dev-eu", SHA1) == []
+    assert store.outbox_counts() == {"1": 1, "failed": 0}  # a write still to make is never pruned
