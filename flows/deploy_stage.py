@@ -24,8 +24,8 @@ from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 from prefect.flow_runs import suspend_flow_run
-from prefect.input import RunInput
-from prefect.states import Cancelled, Completed, Failed
+from prefect.input import RunInput, keyset_from_paused_state
+from prefect.states import Cancelled, Completed, Failed, Suspended
 
 from fluxgate.config import Environment, PipelineConfig
 from fluxgate.errors import FluxgateError, one_line
@@ -50,7 +50,7 @@ from fluxgate.stage import (
 from tasks.context import config_of, manifests_target
 from tasks.github import create_deployment, merge_pull_request, open_pull_request, set_deployment_state
 from tasks.render import pin_sources, render_manifests
-from tasks.runs import promotion_hold, read_stage_tags, roll_back, start_stage, write_stage_tags
+from tasks.runs import promotion_hold, read_stage_run, roll_back, start_stage, write_stage_tags
 from tasks.verify import dispatch_verification, report_verification, verify_environment
 
 __all__ = ["deploy_stage"]
@@ -81,7 +81,13 @@ Answer = TypeVar("Answer", bound=RunInput)
 
 @dataclass
 class _Stage:
-    """What the running stage works with: its request and config, its tags, and its progress."""
+    """What the running stage works with: its request and config, its tags, and its progress.
+
+    `stored` is what the run's tags said when last read or written, and `suspended_at` the waits the
+    run suspended at in earlier attempts. A resumed run goes through every step before its wait
+    again, all of it on the resume's path: it writes only tags that changed (a write is two calls to
+    the server) and reads the answers of its earlier waits directly (`suspend`).
+    """
 
     request: StageRequest
     config: PipelineConfig
@@ -89,20 +95,33 @@ class _Stage:
     repo: str
     tags: StageTags
     progress: StageProgress
+    stored: StageTags | None = None
+    suspended_at: frozenset[str] = frozenset()
 
     def tag(self, tags: StageTags) -> None:
         self.tags = tags
-        write_stage_tags(tags)
+        if tags != self.stored:
+            write_stage_tags(tags)
+            self.stored = tags
 
     def suspend(self, wait: Wait, answer: type[Answer], due: timedelta | None = None) -> Answer:
         """Suspend at the current attempt of `wait` (no process held) until the connector answers
         with `answer` (a RunInput of `wait.input`); with `due`, the connector answers by itself once
-        that much time has passed, and Prefect fails the run a `BACKSTOP` later if nobody did."""
+        that much time has passed, and Prefect fails the run a `BACKSTOP` later if nobody did.
+
+        At a wait the run already suspended at, Prefect would refuse to suspend again and hand back
+        the answer the run was resumed with: the answer is read directly instead (a resumed run
+        passes every wait before its own, and each refusal is a state change on the server)."""
+        key = str(self.tags.pause_key(wait))
+        if key in self.suspended_at:
+            given = answer.load(keyset_from_paused_state(Suspended(pause_key=key)))
+            assert isinstance(given, answer)  # loaded synchronously: this flow is sync
+            return given
         if due is not None:
             self.tag(self.tags.with_(due=int(time.time() + due.total_seconds())))
         return suspend_flow_run(
             wait_for_input=answer,
-            key=str(self.tags.pause_key(wait)),
+            key=key,
             timeout=int((due + BACKSTOP).total_seconds()) if due is not None else None,
         )
 
@@ -132,13 +151,17 @@ def deploy_stage(request: StageRequest) -> State:
         get_run_logger().error("%s: %s", request.run_name, one_line(error))
         return Failed(message=one_line(error))
     repo, _branch = manifests_target(config)
+    run = read_stage_run()
     stage = _Stage(
         request=request,
         config=config,
         env=config.environment(request.env),
         repo=repo,
-        tags=read_stage_tags(request),
+        # a run created by hand in the UI has no tags yet: it starts from its request
+        tags=run.stage or StageTags(app=request.app, version=request.version, env=request.env),
         progress=StageProgress(run_name=request.run_name, sources=request.sources()),
+        stored=run.stage,
+        suspended_at=run.suspended_at,
     )
     try:
         stop = _propose(stage) or _await_merge(stage) or _await_flux(stage) or _verify(stage) or _soak(stage)

@@ -101,6 +101,7 @@ def _stage_run(run: FlowRun) -> StageRun:
         state_name=state.name if state else None,
         message=state.message if state else None,
         pause_key=state.state_details.pause_key if state else None,
+        suspended_at=frozenset(run.empirical_policy.pause_keys or ()),
         state_since=state.timestamp if state else None,
         tags=tuple(run.tags),
         parameters=dict(run.parameters),

@@ -7,19 +7,18 @@ from prefect import runtime, task
 from fluxgate.errors import UsageError
 from fluxgate.prefect_api import connect
 from fluxgate.runs import Hold, create_stage_run, read_hold, rollback_request, start_rollback
-from fluxgate.stage import StageRequest, StageTags, pinned
+from fluxgate.stage import StageRequest, StageRun, StageTags, pinned
 from tasks.context import gateway
 from tasks.policy import TRANSIENT
 
-__all__ = ["promotion_hold", "read_stage_tags", "roll_back", "start_stage", "write_stage_tags"]
+__all__ = ["promotion_hold", "read_stage_run", "roll_back", "start_stage", "write_stage_tags"]
 
 
-def read_stage_tags(request: StageRequest) -> StageTags:
-    """What this run's tags say now (the context's copy is from when the run started); a run created
-    without them (by hand in the UI) starts from its request."""
+def read_stage_run() -> StageRun:
+    """This run as the server has it now (the context's copy is from when the run started): its tags
+    (none on a run created by hand in the UI) and the waits it has suspended at."""
     with connect(check=False) as api:
-        tags = api.read_run(runtime.flow_run.id).stage
-    return tags or StageTags(app=request.app, version=request.version, env=request.env)
+        return api.read_run(runtime.flow_run.id)
 
 
 def write_stage_tags(tags: StageTags) -> None:

@@ -188,7 +188,8 @@ def status(
 @user_errors
 def serve(
     poll: Annotated[
-        float, typer.Option("--poll", help="Seconds between looks for work (bounds resume latency).")
+        float,
+        typer.Option("--poll", help="Seconds between looks for runs Prefect did not announce (a fallback)."),
     ] = 2.0,
     limit: Annotated[int, typer.Option("--limit", help="Stage runs executing at once.")] = 10,
 ) -> None:
@@ -202,5 +203,5 @@ def serve(
         raise UsageError(f"--limit {limit}: must be 1 or more")
     flow: Any = load_flow("flows.deploy_stage:deploy_stage")
     check_health()  # one clear line when the server is down, before the runner's own retries
-    use_forkserver(["flows.deploy_stage"])
+    use_forkserver(["fluxgate.cli", "flows.deploy_stage"])  # what the `fluxgate` script imports, and the flow
     serve_flow(flow, FLOW_NAME, limit=limit, poll=poll)

@@ -45,6 +45,7 @@ class StageRun(BaseModel):
     state_name: str | None = None
     message: str | None = None
     pause_key: str | None = None
+    suspended_at: frozenset[str] = frozenset()  # every pause key the run has suspended at so far
     state_since: datetime | None = None
     tags: tuple[str, ...] = ()
     parameters: dict[str, Any] = {}

@@ -1,5 +1,6 @@
 """As a user runs it: `fluxgate serve` executes stage runs, `fluxgate deploy` starts one, and while the
-stage waits for GitHub or Flux no flow process is alive, only the idle runner."""
+stage waits for GitHub or Flux no flow process is alive, only the idle runner. The runner polls only
+every ten minutes here: the stage starts and resumes because Prefect announces it."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def runner(stage: Stage, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     _forget_scheduled_runs()
     with (tmp_path / "serve.log").open("w") as log:
         proc = subprocess.Popen(
-            [str(FLUXGATE), "serve", "--poll", "1"],
+            [str(FLUXGATE), "serve", "--poll", "600"],
             env={**os.environ, "PREFECT_LOGGING_TO_API_ENABLED": "false"},
             stdout=subprocess.DEVNULL,
             stderr=log,
