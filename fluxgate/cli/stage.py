@@ -15,7 +15,7 @@ import typer
 
 from fluxgate.cli.app import ConfigOpt, EnvOpt, ImageOpt, RefOpt, VersionOpt, _config, app, user_errors
 from fluxgate.cli.sources import source_gateway
-from fluxgate.errors import UsageError
+from fluxgate.errors import PrefectUnavailable, UsageError
 from fluxgate.prefect_api import PrefectApi, check_health, connect, load_flow, run_url
 from fluxgate.release import build_release
 from fluxgate.runs import completed_stages, create_stage_run, read_hold, stage_runs
@@ -192,6 +192,13 @@ def serve(
         typer.Option("--poll", help="Seconds between looks for runs Prefect did not announce (a fallback)."),
     ] = 2.0,
     limit: Annotated[int, typer.Option("--limit", help="Stage runs executing at once.")] = 10,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="Seconds to wait for the Prefect server to answer (one starting alongside); 0: not at all.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Serve the deploy-stage deployment from this machine (a local runner; no work pool needed).
 
@@ -201,7 +208,22 @@ def serve(
         raise UsageError(f"--poll {poll:g}: must be more than 0 seconds")
     if limit < 1:
         raise UsageError(f"--limit {limit}: must be 1 or more")
+    if not wait >= 0:
+        raise UsageError(f"--wait {wait:g}: must be 0 seconds or more")
     flow: Any = load_flow("flows.deploy_stage:deploy_stage")
-    check_health()  # one clear line when the server is down, before the runner's own retries
     use_forkserver(["fluxgate.cli", "flows.deploy_stage"])  # what the `fluxgate` script imports, and the flow
+    _healthy_within(wait)  # one clear line when the server is down, before the runner's own retries
     serve_flow(flow, FLOW_NAME, limit=limit, poll=poll)
+
+
+def _healthy_within(seconds: float) -> None:
+    """`check_health`, asked again until `seconds` have passed: a server starting with the runner."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check_health()
+            return
+        except PrefectUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)

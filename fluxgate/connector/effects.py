@@ -50,18 +50,23 @@ class Effects:
         done: Callable[[str | None], bool],
         act: Callable[[], str],
         look: Callable[[], str | None] | None,
+        spend: Callable[[], None] | None = None,
     ) -> tuple[str, bool]:
         """The effect's recorded value, and whether this call made the effect.
 
         `done(recorded)` says whether the recorded value is the effect wanted; `act()` makes it and
         returns the value to record; `look()` finds it at GitHub after an unknown outcome (None: not
-        there). Without `look`, an unknown outcome counts as done."""
+        there). Without `look`, an unknown outcome counts as done. `spend()` is called once, when the
+        effect is not recorded yet: the write budget (it raises when none is left)."""
         deadline = time.monotonic() + self.wait
         pause = 0.02
         while True:
             recorded = self.store.effect_done(key)
             if done(recorded):
                 return recorded or "", False
+            if spend is not None:
+                spend()
+                spend = None
             claim = self.store.claim_effect(key, self._owner(), self.lease)
             if claim is not None:
                 return self._holding(claim, done, act, look)

@@ -162,21 +162,6 @@ class FluxReconciler:
             + (f"; deployment {deployment} (queued)" if deployment else "")
         )
 
-    def _write_once(
-        self,
-        key: str,
-        done: Callable[[str | None], bool],
-        act: Callable[[], str],
-        look: Callable[[], str | None] | None,
-        spend: Spend,
-    ) -> tuple[str, bool]:
-        """`Effects.once`, spending a write from the budget only when GitHub is to be written to."""
-        recorded = self.store.effect_done(key)
-        if done(recorded):
-            return recorded or "", False
-        spend()
-        return self.effects.once(key, done, act, look)
-
     # -- commit statuses ------------------------------------------------------------------------
     def _status(self, route: Route, sha: str) -> tuple[CommitState, bool]:
         """Queue the cluster's status of `sha` unless GitHub shows it already (no news): its state, and
@@ -210,7 +195,7 @@ class FluxReconciler:
             found = latest.get(context)
             return None if found is None else _shown(found.state, found.description)
 
-        self._write_once(keys.status(repo, sha, context), lambda v: v == shown, post, posted, spend)
+        self.effects.once(keys.status(repo, sha, context), lambda v: v == shown, post, posted, spend=spend)
 
     # -- deployments ----------------------------------------------------------------------------
     def _deployment_id(self, route: Route, sha: str, spend: Spend) -> int:
@@ -231,7 +216,7 @@ class FluxReconciler:
             return None if found is None else str(found)
 
         key = keys.deployment(route.repo, route.env, sha)
-        value, _ = self._write_once(key, lambda v: bool(v), create, created, spend)
+        value, _ = self.effects.once(key, lambda v: bool(v), create, created, spend=spend)
         return int(value)
 
     def _deployment(self, route: Route, sha: str, outcome: Outcome, event: FluxEvent) -> str | None:
@@ -304,7 +289,7 @@ class FluxReconciler:
         def look() -> str | None:
             return self.github().deployment_state(route.repo, deployment)
 
-        self._write_once(key, lambda last: _reached(last, target), post, look, spend)
+        self.effects.once(key, lambda last: _reached(last, target), post, look, spend=spend)
         if target in _TERMINAL:
             self._dispatch(route, sha, target, description, spend)  # once: a repeat finds it recorded
 
@@ -347,7 +332,7 @@ class FluxReconciler:
             return event
 
         # GitHub cannot be asked whether a dispatch arrived: after an unknown outcome it is not repeated
-        self._write_once(key, lambda v: v is not None, send, None, spend)
+        self.effects.once(key, lambda v: v is not None, send, None, spend=spend)
 
     def ready(self, route: Route, sha: str) -> bool:
         """Every cluster of the environment reports ready at `sha` or a revision that contains it."""

@@ -225,6 +225,15 @@ class Stack:
         server = self._start_prefect()
         self.github = start_in_thread(self.data / "github", webhook_backoff=0.2)
         self.github.emulator.add_token(TOKEN, "fluxgate-bot")
+        # The connector needs Prefect only to resume runs (it retries until Prefect answers): it starts
+        # with the server, each being seconds of imports.
+        port = self.connector_url.rsplit(":", 1)[1]
+        connector = self._spawn(
+            "connector",
+            [str(_BIN / "fluxgate"), "connector", "--config", str(self.config), "--data",
+             str(self.data / "connector"), "--host", "127.0.0.1", "--port", port],
+            self.env(),
+        )  # fmt: skip
         if self.seed is not None:
             self.seed(self.github.emulator, self.github.url)
         config = load_config(self.config)
@@ -233,18 +242,10 @@ class Stack:
         if config.code_repo and config.code_repo.lower() not in self.github.emulator.state.repos:
             # what the developer pushed: stages render it from GitHub
             self.github.emulator.create_repo(config.code_repo, files=files_in(self.config.parent))
-        wait_until_up(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
-        port = self.connector_url.rsplit(":", 1)[1]
-        connector = self._spawn(
-            "connector",
-            [str(_BIN / "fluxgate"), "connector", "--config", str(self.config), "--data",
-             str(self.data / "connector"), "--host", "127.0.0.1", "--port", port],
-            self.env(),
-        )  # fmt: skip
-        # The runner starts while the connector does (each is seconds of imports): nothing reaches
-        # either before `start` returns.
-        serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll)]
+        # The runner imports the flow while the server starts, then waits for it (`--wait`).
+        serve = [str(_BIN / "fluxgate"), "serve", "--poll", str(self.poll), "--wait", "120"]
         runner = self._spawn("runner", serve, self.env())
+        wait_until_up(f"{self.prefect_url}/health", server, "the Prefect server", timeout=120)
         wait_until_up(f"{self.connector_url}/healthz", connector, "the connector", timeout=60)
         self.github.emulator.add_hook(
             config.manifests.repo,

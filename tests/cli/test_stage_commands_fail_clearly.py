@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fluxgate.sandbox.serving import free_port
@@ -45,3 +47,11 @@ def test_serve_refuses_a_poll_or_limit_that_cannot_work(fluxgate: Run, no_prefec
     # a fraction of a second is an interval like any other (it used to be cut to whole seconds)
     expected = f"error: Prefect server unreachable at {no_prefect}: ConnectError"
     assert user_error(fluxgate("serve", "--poll", "0.5")) == [expected]
+
+
+def test_serve_waits_as_long_as_asked_for_a_server_starting_alongside(fluxgate: Run, no_prefect: str) -> None:
+    assert user_error(fluxgate("serve", "--wait", "-1")) == ["error: --wait -1: must be 0 seconds or more"]
+    started = time.monotonic()
+    expected = f"error: Prefect server unreachable at {no_prefect}: ConnectError"
+    assert user_error(fluxgate("serve", "--wait", "2")) == [expected]
+    assert time.monotonic() - started >= 2  # asked again until the wait was over, then the same one line
