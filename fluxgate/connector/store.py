@@ -805,9 +805,11 @@ class Store:
             if not gone:
                 conn.execute(update(outbox).where(outbox.c.key == write.key).values(claimed_until=None))
 
-    def write_later(self, write: Write, delay: float) -> None:
-        """Try `write` again in `delay` seconds (a newer state replacing it is due at once)."""
-        self._unclaim(write, not_before=time.time() + delay, attempts=write.attempts + 1)
+    def write_later(self, write: Write, delay: float, failed: bool = True) -> None:
+        """Try `write` again in `delay` seconds (a newer state replacing it is due at once); `failed`:
+        the attempt counts towards giving up (waiting for the budget does not)."""
+        attempts = write.attempts + 1 if failed else write.attempts
+        self._unclaim(write, not_before=time.time() + delay, attempts=attempts)
 
     def write_failed(self, write: Write, why: str) -> None:
         """GitHub refused `write` for good: keep it with why, never send it again (a newer state may)."""

@@ -193,3 +193,19 @@ def test_old_reports_and_old_refused_writes_are_pruned(store: Store) -> None:
     assert store.prune_reports(older_than=-1) == 1  # all "old": the report and the refused write go
     assert store.reports_at("shop", "dev", "dev-eu", SHA1) == []
     assert store.outbox_counts() == {"1": 1, "failed": 0}  # a write still to make is never pruned
+
+
+def test_waiting_for_the_budget_never_uses_up_a_writes_attempts(store: Store) -> None:
+    import sqlalchemy
+
+    from fluxgate.connector.store import outbox as table
+
+    github = _GitHub([GitHubRateLimited("secondary rate limit", 30.0)])
+    outbox = _outbox(store, github, limits="1/60")
+    outbox.want("spent", "status", {"state": "success"}, 0)
+    outbox.run_once()  # GitHub says wait: every write as this credential waits
+    outbox.want("a", "status", {"state": "failure"}, 0)
+    outbox.run_once()  # the budget is paused: "a" waits too
+    with store.engine.connect() as conn:
+        attempts = dict(conn.execute(sqlalchemy.select(table.c.key, table.c.attempts)).all())
+    assert attempts == {"spent": 0, "a": 0}  # neither counts as a failed attempt
