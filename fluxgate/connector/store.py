@@ -836,10 +836,16 @@ class Store:
             counts["failed"] = int(conn.execute(failed).scalar_one())
         return counts
 
-    def spend_write(self, credential: str, limits: list[tuple[int, float]], share: float = 1.0) -> float:
+    def spend_write(
+        self, credential: str, limits: list[tuple[int, float]], share: float = 1.0, margin: float = 1.0
+    ) -> float:
         """Take one write from `credential`'s budget, shared by every replica: 0.0 when taken, else the
         seconds until one is free. `limits` are (writes, seconds) windows; a write of low rank may use
-        only `share` of each, so verdicts always find room."""
+        only `share` of each, so verdicts always find room. Each window is kept `margin` seconds
+        longer than GitHub's: a write is counted here when it is about to be sent, and GitHub counts
+        it when it arrives, so one that took longer on its way than a later one would otherwise
+        leave GitHub's window later than ours (found refused by the emulator)."""
+        limits = [(count, window + margin) for count, window in limits]
         now = time.time()
         longest = max(window for _, window in limits)
         with self._tx() as conn:
